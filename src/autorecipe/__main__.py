@@ -1,0 +1,3 @@
+from autorecipe.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Advice: recommendation, pitfall rules, change control."""

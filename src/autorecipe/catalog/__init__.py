@@ -1,0 +1,1 @@
+"""Model architectures and GPU specs, as plain data with their sources."""

@@ -1,0 +1,1 @@
+"""The recipe index: every recipe a Megatron-Bridge release ships, extracted statically."""

@@ -1,0 +1,56 @@
+"""Schema of a recipe index (the JSON bundled per Megatron-Bridge release).
+
+`fields` keys are Megatron's own attribute names (tensor_model_parallel_size, seq_length,
+global_batch_size, ...), flattened from the ConfigContainer sections: the attribute name
+alone where it is unambiguous, as DESIGN.md's contract says.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+Kind = Literal["library", "benchmark"]
+Mode = Literal["pretrain", "sft", "peft"]
+
+
+class Recipe(BaseModel):
+    name: str
+    kind: Kind
+    alias_of: str | None = None
+    module: str
+    file: str
+    line: int
+    family: str | None = None
+    model_size: str | None = None
+    mode: Mode | None = None
+    hf_model_id: str | None = None
+    num_gpus: int | None = None
+    gpu_type: str | None = None
+    precision: str | None = None
+    peft_scheme: str | None = None
+    docstring: str | None = None
+    raises: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    provenance: dict[str, str] = Field(default_factory=dict)
+    unknown: dict[str, str] = Field(default_factory=dict)
+    contradictions: list[str] = Field(default_factory=list)
+
+
+class DatasetPreset(BaseModel):
+    name: str
+    modes: list[Mode]
+    description: str | None = None
+    source: str | None = None
+
+
+class RecipeIndex(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    bridge_version: str
+    recipes: list[Recipe]
+    datasets: list[DatasetPreset] = Field(default_factory=list)
+    entry_point: dict[str, Any] = Field(default_factory=dict)
+    skipped_files: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Parallel layouts: Megatron-Core's validity rules and the search over them."""
