@@ -1,0 +1,114 @@
+"""`autorecipe mcp`: the public API as an MCP server over stdio.
+
+One tool per `autorecipe.api` function. Input schemas come from the functions' typed
+signatures (pydantic builds them), results go back as structured content plus a short
+text summary, and a UserError becomes a tool error: the server keeps running.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from autorecipe.errors import UserError
+
+TOOL_NAMES = (
+    "recommend",
+    "plan",
+    "estimate",
+    "check",
+    "list_recipes",
+    "show_recipe",
+    "model_info",
+    "gpu_info",
+)
+
+INSTRUCTIONS = (
+    "autorecipe answers questions about training with NVIDIA Megatron-Bridge from the "
+    "released recipe source: which recipe and dataset preset to use for a model, goal "
+    "(pretrain/sft/peft), GPU count and type and sequence length (recommend); which parallel "
+    "layouts are valid and fit (plan, estimate); which pitfalls a recipe plus overrides hits "
+    "(check); what recipes exist (list_recipes, show_recipe); model and GPU facts "
+    "(model_info, gpu_info). Prefer these answers over recalling recipe tables."
+)
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    if isinstance(result, list):
+        return [_dump(r) for r in result]
+    return result
+
+
+def summarize(result: Any) -> str:
+    """A few lines a person (or model) can read without parsing the JSON."""
+    data = _dump(result)
+    if isinstance(data, list):
+        names = [d.get("name", str(d)) if isinstance(d, dict) else str(d) for d in data]
+        head = ", ".join(names[:20])
+        return f"{len(names)} results: {head}{' …' if len(names) > 20 else ''}"
+    if not isinstance(data, dict):
+        return str(data)
+    lines: list[str] = []
+    if isinstance(data.get("recipe"), dict):
+        lines.append(f"recipe: {data['recipe'].get('name')} ({data['recipe'].get('kind')})")
+    for key in ("name", "dataset", "command"):
+        if isinstance(data.get(key), str):
+            lines.append(f"{key}: {data[key]}")
+    if isinstance(data.get("layout"), dict):
+        lay = data["layout"]
+        lines.append("layout: " + " ".join(f"{k}={lay.get(k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "mbs", "gbs")))
+    if isinstance(data.get("memory"), dict):
+        mem = data["memory"]
+        lines.append(f"memory: {mem.get('per_gpu_gib')} of {mem.get('capacity_gib')} GiB per GPU, fits={mem.get('fits')}")
+    if isinstance(data.get("throughput"), dict):
+        thr = data["throughput"]
+        lines.append(f"throughput: {thr.get('tokens_per_sec_per_gpu')} tokens/s/GPU, MFU {thr.get('mfu')}")
+    if isinstance(data.get("candidates"), list):
+        lines.append(f"{len(data['candidates'])} candidate layouts, best first")
+    if isinstance(data.get("findings"), list):
+        for f in data["findings"][:10]:
+            lines.append(f"[{f.get('severity')}] {f.get('id')}: {f.get('message')}")
+    return "\n".join(lines) if lines else json.dumps(data)[:2000]
+
+
+def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import CallToolResult, TextContent
+
+    @functools.wraps(fn)
+    def tool(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
+        structured = _dump(result)
+        if not isinstance(structured, dict):
+            structured = {"result": structured}
+        return CallToolResult(
+            content=[TextContent(type="text", text=summarize(result))],
+            structured_content=structured,
+        )
+
+    return tool
+
+
+def build_server():
+    from mcp.server.mcpserver import MCPServer
+
+    from autorecipe import __version__, api
+
+    server = MCPServer(name="autorecipe", version=__version__, instructions=INSTRUCTIONS)
+    for name in TOOL_NAMES:
+        fn = getattr(api, name)
+        server.add_tool(_as_tool(fn), name=name, description=(fn.__doc__ or "").strip())
+    return server
+
+
+def serve() -> None:
+    build_server().run("stdio")
