@@ -49,10 +49,27 @@ class ModelSpec(BaseModel):
     mamba_state_dim: int | None = None
     mamba_num_groups: int | None = None
     linear_attention: dict[str, Any] | None = None
+    # Attention variants: sliding window size and, per layer, "sliding_attention" or
+    # "full_attention" (HF `layer_types`); gated attention output (Qwen3-Next/3.5).
+    sliding_window: int | None = None
+    layer_types: list[str] | None = None
+    attention_output_gate: bool = False
+    # Latent MoE (Nemotron 3 Super/Ultra): routed experts run in this width.
+    moe_latent_size: int | None = None
+    # Multi-token-prediction layers shipped with the checkpoint (not in num_hidden_layers).
+    mtp_num_layers: int | None = None
     # Provenance
     source: str | None = None
+    other_sources: list[str] = Field(default_factory=list)
     unverified: bool = False
+    verification: str | None = None
     notes: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    published_total_params: str | None = None
+    published_active_params: str | None = None
+    # False: an architecture whose counts we cannot model; the reason says what is missing.
+    supported: bool = True
+    unsupported_reason: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -77,3 +94,5 @@ class GPUSpec(BaseModel):
     nvlink_gb_s_per_gpu_bidirectional: float | None = None
     internode_network_per_gpu_gbps: float | None = None
     sources: list[str] = Field(default_factory=list)
+    preliminary: bool = False
+    notes: str | None = None

@@ -1,0 +1,377 @@
+"""Regenerate src/autorecipe/catalog/data/{models,gpus}.json from shared/data.
+
+Usage: python scripts/build_catalog.py [SHARED_DATA_DIR]
+
+The shared facts are read as they are; the few corrections and the normalised names
+below are ours, each with the reason and the source it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+SHARED = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
+OUT = Path(__file__).resolve().parents[1] / "src" / "autorecipe" / "catalog" / "data"
+
+SPEC_FIELDS = (
+    "num_hidden_layers hidden_size intermediate_size num_attention_heads num_key_value_heads "
+    "head_dim vocab_size max_position_embeddings tie_word_embeddings num_experts "
+    "num_experts_per_tok moe_intermediate_size n_shared_experts shared_expert_intermediate_size "
+    "first_k_dense_replace q_lora_rank kv_lora_rank qk_nope_head_dim qk_rope_head_dim v_head_dim "
+    "hybrid_layer_pattern mamba_num_heads mamba_head_dim mamba_state_dim mamba_num_groups "
+    "linear_attention"
+).split()
+
+# Hugging Face `model_type` per catalog family (as config.json spells it).
+MODEL_TYPES = {
+    "llama": "llama",
+    "qwen2": "qwen2",
+    "qwen2.5": "qwen2",
+    "qwen3": "qwen3",
+    "qwen3-next": "qwen3_next",
+    "deepseek-v2": "deepseek_v2",
+    "deepseek-v3": "deepseek_v3",
+    "kimi-k2 (deepseek-v3 arch)": "kimi_k2",
+    "moonlight (deepseek-v3 arch)": "deepseek_v3",
+    "glm4.5": "glm4_moe",
+    "gpt-oss": "gpt_oss",
+    "gemma2": "gemma2",
+    "gemma3": "gemma3",
+    "gemma4": "gemma4",
+    "mistral": "mistral",
+    "mixtral": "mixtral",
+    "ministral3": "mistral3",
+    "nemotron-h": "nemotron_h",
+    "nemotron-3": "nemotron_h",
+    "olmoe": "olmoe",
+    "qwen3.5": "qwen3_5",
+    "deepseek-v4": "deepseek_v4",
+    "glm5": "glm_moe_dsa",
+    "glm4.5v": "glm4v_moe",
+    "kimi-k2.5 (deepseek-v3 arch LM)": "kimi_k25",
+    "minimax-m3": "minimax_m3",
+    "step3.5": "step3p5",
+    "step3.7": "step3p7",
+    "exaone4": "exaone4",
+    "exaone4.5": "exaone4_5",
+    "k-exaone": "k_exaone",
+}
+VL_TYPES = {
+    "Qwen/Qwen2.5-VL": "qwen2_5_vl",
+    "Qwen/Qwen3-VL": "qwen3_vl",
+    "Qwen/Qwen3-Omni": "qwen3_omni_moe",
+    "Qwen/Qwen2-Audio": "qwen2_audio",
+}
+
+# Architectures whose parameter/FLOP structure we do not model (yet): the reason is shown.
+UNSUPPORTED = {
+    "deepseek-v4": "compressed/sparse attention (CSA/HCA) and mHC are not modelled",
+    "glm5": "DSA sparse attention indexer is not modelled (MLA part is)",
+    "minimax-m3": "block-sparse lightning-indexer attention is not modelled",
+    "step3.5": "head-wise gated sliding-window attention with MTP-3 is not modelled",
+    "step3.7": "head-wise gated sliding-window attention with MTP-3 is not modelled",
+    "k-exaone": "exact dense/MoE layer layout is not known",
+    "gemma4": "per-layer embeddings and KV-shared layers are not modelled",
+    "flux (diffusion transformer, not an LLM)": "diffusion transformer (MMDiT), not a decoder LLM",
+}
+
+# Published parameter totals we test against (billions), with what they count.
+# scope: lm = decoder + embeddings (+ untied output layer); +vision adds the vision
+# encoder; +mtp adds the multi-token-prediction block shipped in the checkpoint.
+PUBLISHED: dict[str, dict] = {
+    "meta-llama/Meta-Llama-3.1-8B": {
+        "total": 8.03,
+        "scope": "lm",
+        "source": "HF model card table (8.03B)",
+    },
+    "meta-llama/Meta-Llama-3.1-70B": {
+        "total": 70.6,
+        "scope": "lm",
+        "source": "HF model card table (70.6B)",
+    },
+    "meta-llama/Meta-Llama-3.1-405B": {
+        "total": 405.0,
+        "scope": "lm",
+        "source": "HF model card (405B)",
+    },
+    "meta-llama/Llama-3.2-1B": {"total": 1.23, "scope": "lm", "source": "HF model card (1.23B)"},
+    "meta-llama/Llama-3.2-3B": {"total": 3.21, "scope": "lm", "source": "HF model card (3.21B)"},
+    "Qwen/Qwen2.5-0.5B": {"total": 0.49, "scope": "lm", "source": "HF model card (0.49B)"},
+    "Qwen/Qwen2.5-1.5B": {"total": 1.54, "scope": "lm", "source": "HF model card (1.54B)"},
+    "Qwen/Qwen3-Next-80B-A3B-Instruct": {
+        "total": 79.674391296,
+        "scope": "lm",
+        "source": "safetensors census 81,324,862,720 minus the 1,650,471,424-parameter MTP layer (shared data verification)",
+    },
+    "deepseek-ai/DeepSeek-V2-Lite": {
+        "total": 15.7,
+        "active": 2.4,
+        "scope": "lm",
+        "source": "DeepSeek-V2 README (15.7B / 2.4B)",
+    },
+    "deepseek-ai/DeepSeek-V2": {
+        "total": 236.0,
+        "active": 21.0,
+        "scope": "lm",
+        "source": "DeepSeek-V2 README (236B / 21B)",
+    },
+    "deepseek-ai/DeepSeek-V3": {
+        "total": 671.0,
+        "active": 37.0,
+        "scope": "lm",
+        "source": "DeepSeek-V3 README (671B main model / 37B activated)",
+    },
+    "moonshotai/Kimi-K2-Instruct": {
+        "total": 1000.0,
+        "active": 32.0,
+        "scope": "lm",
+        "source": "Kimi-K2 model card (1T / 32B)",
+    },
+    "moonshotai/Moonlight-16B-A3B": {
+        "total": 16.0,
+        "scope": "lm",
+        "source": "Moonlight tech report (16B total)",
+    },
+    "zai-org/GLM-4.5": {
+        "total": 355.0,
+        "active": 32.0,
+        "scope": "lm",
+        "source": "GLM-4.5 README (355B / 32B)",
+    },
+    "zai-org/GLM-4.5-Air": {
+        "total": 106.0,
+        "active": 12.0,
+        "scope": "lm",
+        "source": "GLM-4.5 README (106B / 12B)",
+    },
+    "openai/gpt-oss-120b": {
+        "total": 117.0,
+        "active": 5.1,
+        "scope": "lm",
+        "source": "gpt-oss README (117B / 5.1B)",
+    },
+    "openai/gpt-oss-20b": {
+        "total": 21.0,
+        "active": 3.6,
+        "scope": "lm",
+        "source": "gpt-oss README (21B / 3.6B)",
+    },
+    "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": {
+        "total": 31.6,
+        "active": 3.6,
+        "scope": "lm",
+        "source": "Nemotron 3 Nano tech report (31.6B / 3.6B incl. embeddings)",
+    },
+    "nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16": {
+        "total": 3.973556832,
+        "scope": "lm",
+        "source": "MB verification card (3,973,556,832, exact checkpoint count)",
+    },
+    "allenai/OLMoE-1B-7B-0924": {
+        "total": 6.9,
+        "active": 1.3,
+        "scope": "lm",
+        "source": "OLMoE model card (6.9B / 1.3B)",
+    },
+    "Qwen/Qwen3.5-35B-A3B": {
+        "total": 34.660610688,
+        "scope": "lm",
+        "source": "safetensors total 35,951,822,704 minus vision 446,571,248 and MTP 844,640,768 (shared data verification)",
+    },
+    "LGAI-EXAONE/EXAONE-4.0-1.2B": {
+        "total": 1.28,
+        "scope": "lm",
+        "source": "EXAONE 4.0 README (1.28B)",
+    },
+}
+
+
+def _every(n: int, full_every: int) -> list[str]:
+    return [
+        "full_attention" if (i + 1) % full_every == 0 else "sliding_attention" for i in range(n)
+    ]
+
+
+# Facts the shared table keeps only in prose (notes), as spec fields: {hf_id or family: fields}.
+OVERLAYS: dict[str, dict] = {
+    # Gemma 2: alternating local/global, sliding 4096 (shared notes; google-deepmind/gemma configs).
+    "gemma2": {"sliding_window": 4096, "layer_pattern_full_every": 2},
+    # Gemma 3: 5 local : 1 global, sliding 1024 (512 on 1B) (shared notes).
+    "gemma3": {"sliding_window": 1024, "layer_pattern_full_every": 6},
+    "google/gemma-3-1b-pt": {"sliding_window": 512, "layer_pattern_full_every": 6},
+    # gpt-oss: alternating sliding (128) / full attention (official ModelConfig; MB
+    # gpt_oss_bridge sets window_attn_skip_freq=2).
+    "gpt-oss": {"sliding_window": 128, "layer_pattern_full_every": 2},
+    # Gated attention output (q_proj emits 2*heads*head_dim) and one MTP layer (shared notes).
+    "qwen3-next": {"attention_output_gate": True, "mtp_num_layers": 1},
+    "qwen3.5": {"attention_output_gate": True, "mtp_num_layers": 1},
+    # MTP depth from the shared notes (DeepSeek-V3 README: +14B MTP module; GLM README).
+    "deepseek-v3": {"mtp_num_layers": 1},
+    "glm4.5": {"mtp_num_layers": 1},
+    # LatentMoE widths (shared notes: Megatron-LM arg files / verbatim HF config).
+    "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16": {"moe_latent_size": 1024, "mtp_num_layers": 2},
+    "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16": {"moe_latent_size": 2048, "mtp_num_layers": 2},
+    "nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16": {"mtp_num_layers": 2},
+}
+
+# Corrections to the shared facts: (hf_id, field, value, reason with source).
+CORRECTIONS: list[tuple[str, str, object, str]] = []
+
+
+def normalise_arch(raw: str, entry: dict) -> str:
+    text = raw.lower()
+    moe = bool(entry.get("num_experts"))
+    if entry.get("hybrid_layer_pattern") or "mamba" in text:
+        return "hybrid_mamba_moe" if moe else "hybrid_mamba"
+    if entry.get("linear_attention"):
+        return "hybrid_linear_moe" if moe else "hybrid_linear"
+    if entry.get("kv_lora_rank"):
+        return "mla_moe" if moe else "mla"
+    return "moe" if moe else "dense"
+
+
+def model_type(hf_id: str, family: str, entry: dict) -> str | None:
+    for prefix, mtype in VL_TYPES.items():
+        if hf_id.startswith(prefix):
+            return mtype + (
+                "_moe" if entry.get("num_experts") and not mtype.endswith("_moe") else ""
+            )
+    mtype = MODEL_TYPES.get(family)
+    if mtype in ("qwen3", "qwen3_5") and entry.get("num_experts"):
+        return mtype + "_moe"
+    return mtype
+
+
+def aliases(entry: dict) -> list[str]:
+    out = []
+    for text in entry.get("aliases") or []:
+        first = text.split(" ")[0]
+        if re.fullmatch(r"[\w.-]+/[\w.-]+", first):
+            out.append(first)
+    return out
+
+
+def build_models() -> dict:
+    src = json.loads((SHARED / "model-architectures.json").read_text())
+    models = {}
+    for hf_id, e in src["models"].items():
+        e = dict(e)
+        for cid, field, value, _why in CORRECTIONS:
+            if cid == hf_id:
+                e[field] = value
+        family = e.get("family")
+        if e.get("head_dim") is None and e.get("kv_lora_rank"):
+            # MLA: the query/key head width Megatron uses (nope + rope); v_head_dim is separate.
+            e["head_dim"] = (e.get("qk_nope_head_dim") or 0) + (e.get("qk_rope_head_dim") or 0)
+        if e.get("num_experts") and not e.get("first_k_dense_replace"):
+            pattern = e.get("hybrid_layer_pattern") or ""
+            if "-" not in pattern and family != "gemma4":
+                e["intermediate_size"] = None  # every layer is MoE: the dense width is unused
+            if not pattern:
+                e["first_k_dense_replace"] = 0
+        overlay = {**OVERLAYS.get(family, {}), **OVERLAYS.get(hf_id, {})}
+        full_every = overlay.pop("layer_pattern_full_every", None)
+        if full_every and e.get("num_hidden_layers"):
+            overlay["layer_types"] = _every(e["num_hidden_layers"], full_every)
+        extra = {}
+        for key in (
+            "vision_encoder",
+            "audio_encoder",
+            "diffusion_transformer",
+            "dense_layer_pattern",
+            "context_length_published",
+        ):
+            if e.get(key):
+                extra[key] = e[key]
+        out = {
+            "hf_id": hf_id,
+            "model_type": model_type(hf_id, family, e),
+            "family": family,
+            "architecture_type": normalise_arch(e.get("architecture_type") or "", e),
+            "activation": _activation(e.get("activation")),
+            "norm": (e.get("norm") or "RMSNorm").split(" ")[0],
+            **{f: e.get(f) for f in SPEC_FIELDS},
+            **overlay,
+            "source": e.get("source"),
+            "other_sources": e.get("other_sources") or [],
+            "unverified": bool(e.get("unverified")),
+            "verification": e.get("verification"),
+            "notes": " ".join(x for x in (e.get("architecture_type"), e.get("notes")) if x),
+            "aliases": aliases(e),
+            "published_total_params": e.get("total_params_published"),
+            "published_active_params": e.get("active_params_published"),
+            "supported": family not in UNSUPPORTED,
+            "unsupported_reason": UNSUPPORTED.get(family),
+            "extra": extra,
+        }
+        extra["in_megatron_bridge_0_6_2_recipes"] = bool(e.get("in_megatron_bridge_0_6_2_recipes"))
+        if hf_id in PUBLISHED:
+            extra["published_check"] = PUBLISHED[hf_id]
+        fixes = [
+            {"field": f, "value": v, "reason": why}
+            for cid, f, v, why in CORRECTIONS
+            if cid == hf_id
+        ]
+        if fixes:
+            extra["corrections"] = fixes
+        models[hf_id] = out
+    return {
+        "schema_version": 1,
+        "generated_from": "shared/data/model-architectures.json by scripts/build_catalog.py",
+        "models": models,
+    }
+
+
+def _activation(raw: str | None) -> str:
+    text = (raw or "swiglu").lower()
+    for name in ("squared_relu", "geglu", "swiglu", "gelu", "relu"):
+        if name in text:
+            return name
+    return text.split(" ")[0]
+
+
+# Memory the driver and CUDA context keep from every GPU: 80 GiB H100 -> ~78 GiB and
+# 141 GiB H200 -> ~139 GiB usable, as measured on the H100/H200 machines of gpus.json.
+RESERVE_GIB = 2.0
+
+
+def build_gpus() -> dict:
+    src = json.loads((SHARED / "gpus.json").read_text())
+    gpus = {}
+    for key, g in src["gpus"].items():
+        usable = g.get("usable_gib_observed") or round(g["memory_gib"] - RESERVE_GIB, 1)
+        gpus[key] = {
+            "key": key,
+            "name": g["name"],
+            "arch": g.get("arch"),
+            "memory_gib": g["memory_gib"],
+            "usable_memory_gib": usable,
+            "hbm_bandwidth_tb_s": g.get("hbm_bandwidth_tb_s"),
+            "peak_tflops": {p: g.get(f"{p}_dense_tflops") for p in ("bf16", "fp8", "fp4")},
+            "nvlink_domain_size": g.get("nvlink_domain_size") or 8,
+            "nvlink_gb_s_per_gpu_bidirectional": g.get("nvlink_gb_s_per_gpu_bidirectional"),
+            "internode_network_per_gpu_gbps": g.get("internode_network_per_gpu_gbps"),
+            "sources": g.get("sources") or [],
+            "preliminary": bool(g.get("preliminary")),
+            "notes": g.get("notes"),
+        }
+    return {
+        "schema_version": 1,
+        "generated_from": "shared/data/gpus.json by scripts/build_catalog.py",
+        "usable_memory_reserve_gib": RESERVE_GIB,
+        "gpus": gpus,
+    }
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, data in (("models.json", build_models()), ("gpus.json", build_gpus())):
+        (OUT / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {OUT / name}")
+
+
+if __name__ == "__main__":
+    main()
