@@ -1,0 +1,197 @@
+"""The public throughput measurements the model is calibrated and checked on.
+
+Reads perf-calibration.csv (Megatron-Bridge / NeMo published performance tables: system, GPU
+count, precision, layout, tokens/s/GPU) and turns each usable row into the inputs of
+`estimate_throughput`. The CSV's names are mapped explicitly to our catalog; a row we cannot
+use is returned with the reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autorecipe.catalog.gpus import resolve_gpu
+from autorecipe.catalog.models import resolve_model
+from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.estimate.throughput import estimate_throughput
+from autorecipe.estimate.throughput_params import ThroughputParams
+from autorecipe.layout.schema import Layout
+
+# CSV model_key -> catalog Hugging Face id; None: not in the catalog (row skipped, reason given).
+MODEL_KEYS: dict[str, str | None] = {
+    "llama2_7b": "meta-llama/Llama-2-7b-hf",
+    "llama3_8b": "meta-llama/Meta-Llama-3-8B",
+    "llama3_70b": "meta-llama/Meta-Llama-3-70B",
+    "llama3.1_405b": "meta-llama/Meta-Llama-3.1-405B",
+    "deepseekv3": "deepseek-ai/DeepSeek-V3",
+    "kimi_k2": "moonshotai/Kimi-K2-Instruct",
+    "qwen3_30b_a3b": "Qwen/Qwen3-30B-A3B",
+    "qwen3_235b_a22b": "Qwen/Qwen3-235B-A22B",
+    "gpt_oss_120b": "openai/gpt-oss-120b",
+    "nemotron_3_nano": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
+    "llama2_13b": None,
+    "llama2_70b": None,
+    "gpt3_5b": None,
+    "gpt3_20b": None,
+    "gpt3_175b": None,
+    "nemotron_8b": None,
+    "nemotron_22b": None,
+    "nemotron_340b": None,
+    "wan_2.1_14b": None,
+}
+GPU_KEYS = {"h100": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}
+# FP8 in the NeMo 24.x tables is per-tensor delayed/current scaling: the FP8 peak either way.
+PRECISIONS = {
+    "BF16": "bf16",
+    "FP8": "fp8",
+    "FP8-CS": "fp8",
+    "FP8-blockwise": "fp8",
+    "MXFP8": "mxfp8",
+    "NVFP4": "nvfp4",
+}
+TASKS = {"pretrain": "pretrain", "sft": "sft", "lora": "peft"}
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    line: int  # 1-based line in the CSV (header = 1)
+    container: str
+    model_key: str
+    gpu_type: str
+    spec: ModelSpec
+    gpu: GPUSpec
+    layout: Layout
+    seq_len: int
+    precision: str
+    mode: str
+    world_size: int
+    measured: float  # tokens/s/GPU
+    published_tflops: float | None
+
+    @property
+    def case(self) -> tuple[str, int, str, str, int, str]:
+        """What a user would ask for: model, GPU count, GPU type, precision, sequence length, mode."""
+        return (
+            self.model_key,
+            self.world_size,
+            self.gpu_type,
+            self.precision,
+            self.seq_len,
+            self.mode,
+        )
+
+    @property
+    def label(self) -> str:
+        lay = self.layout
+        return (
+            f"L{self.line} {self.container} {self.model_key} {self.mode} {self.world_size}x{self.gpu_type} "
+            f"{self.precision} s{self.seq_len} tp{lay.tp} pp{lay.pp} vp{lay.vp or 1} cp{lay.cp} "
+            f"ep{lay.ep} dp{lay.dp} mbs{lay.mbs} gbs{lay.gbs}{' fsdp' if lay.use_megatron_fsdp else ''}"
+        )
+
+
+def _int(text: str, default: int | None = None) -> int | None:
+    text = text.strip()
+    return int(float(text)) if text else default
+
+
+def _row(line: int, raw: dict[str, str]) -> CalibrationRow | str:
+    """A usable row, or the reason it is not usable."""
+    if not raw["tokens_per_sec_per_gpu"].strip():
+        return "no tokens/s/GPU published"
+    key = raw["model_key"]
+    if key not in MODEL_KEYS:
+        return f"model_key {key!r} has no mapping"
+    hf_id = MODEL_KEYS[key]
+    if hf_id is None:
+        return f"{key} is not in the model catalog"
+    precision = PRECISIONS.get(raw["precision"].strip())
+    if precision is None:
+        return f"precision {raw['precision']!r} not stated or not modelled"
+    mbs = _int(raw["mbs"])
+    if mbs is None:
+        return "micro-batch size not published"
+    world = int(raw["num_gpus"])
+    tp, pp, cp = _int(raw["tp"], 1), _int(raw["pp"], 1), _int(raw["cp"], 1)
+    if world % (tp * pp * cp):
+        return f"TP*PP*CP={tp * pp * cp} does not divide {world} GPUs"
+    vp = _int(raw["vp"])
+    layout = Layout(
+        tp=tp,
+        pp=pp,
+        cp=cp,
+        vp=vp if vp and vp > 1 and pp > 1 else None,
+        ep=_int(raw["ep"], 1),
+        dp=world // (tp * pp * cp),
+        sp=tp > 1,
+        mbs=mbs,
+        gbs=int(raw["gbs"]),
+        use_megatron_fsdp=(_int(raw["fsdp"], 0) or 0) > 0,
+    )
+    tflops = raw["model_tflops_per_gpu"].strip()
+    return CalibrationRow(
+        line=line,
+        container=raw["container"],
+        model_key=key,
+        gpu_type=raw["gpu_type"],
+        spec=resolve_model(hf_id),
+        gpu=resolve_gpu(GPU_KEYS[raw["gpu_type"]]),
+        layout=layout,
+        seq_len=int(raw["seq_len"]),
+        precision=precision,
+        mode=TASKS[raw["task"]],
+        world_size=world,
+        measured=float(raw["tokens_per_sec_per_gpu"]),
+        published_tflops=float(tflops) if tflops else None,
+    )
+
+
+def load_rows(path: str | Path) -> tuple[list[CalibrationRow], list[tuple[int, str]]]:
+    """(usable rows, [(line, reason)] for the rows left out)."""
+    used: list[CalibrationRow] = []
+    skipped: list[tuple[int, str]] = []
+    with open(path, newline="") as f:
+        for line, raw in enumerate(csv.DictReader(f), start=2):
+            row = _row(line, raw)
+            if isinstance(row, str):
+                skipped.append((line, row))
+            else:
+                used.append(row)
+    return used, skipped
+
+
+def predict(row: CalibrationRow, params: ThroughputParams | None = None) -> float:
+    """Predicted tokens/s/GPU for the row's published setup."""
+    return estimate_throughput(
+        row.spec,
+        row.layout,
+        row.gpu,
+        seq_len=row.seq_len,
+        precision=row.precision,
+        mode=row.mode,
+        world_size=row.world_size,
+        params=params,
+    ).tokens_per_sec_per_gpu
+
+
+def log_errors(
+    rows: Iterable[CalibrationRow], params: ThroughputParams | None = None
+) -> list[float]:
+    """log(predicted / measured) per row: the quantity the calibration minimises."""
+    return [math.log(predict(r, params) / r.measured) for r in rows]
+
+
+def relative_errors(
+    rows: Iterable[CalibrationRow], params: ThroughputParams | None = None
+) -> list[float]:
+    """|predicted - measured| / measured per row."""
+    return [abs(predict(r, params) / r.measured - 1) for r in rows]
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))

@@ -1,0 +1,315 @@
+"""Step time, tokens/s/GPU, model TFLOP/s/GPU and MFU for one layout.
+
+The model, per pipeline stage and microbatch (forward + backward):
+
+- compute: dense GEMMs at the precision's peak x an efficiency that falls as the GEMMs the
+  layout produces shrink (hidden/TP, expert FFN/ETP, tokens per microbatch, tokens per
+  expert); core attention at the bf16 peak (flash attention is bf16 in FP8 runs too);
+  element-wise work as HBM traffic; a fixed cost per layer (launches, host syncs);
+  logits on the last stage; recompute re-runs the forward; PEFT skips base weight-grads.
+- exposed communication: TP/SP all-gather + reduce-scatter, CP ring exchange of K/V (hidden
+  behind attention where it can be), EP all-to-all (NVLink inside the domain, the network
+  beyond it), PP point-to-point. Each is bytes / achieved bandwidth x an exposed fraction.
+- the step: (M + (PP-1)/VP) x the slowest stage's microbatch (the bubble), plus the DP
+  gradient reduce-scatter / parameter all-gather not hidden behind the last microbatch,
+  plus the optimizer step.
+
+Every fitted number is in data/throughput_params.json (see throughput_params.py), fitted by
+benchmarks/calibrate.py on Megatron-Bridge's published measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.errors import UserError
+from autorecipe.estimate._flops_standin import training_flops_per_token
+from autorecipe.estimate.throughput_params import ThroughputParams, default_params
+from autorecipe.estimate.work import layer_counts, token_work
+from autorecipe.layout.schema import Layout
+from autorecipe.result import Throughput
+
+# Training precision -> the tensor-core peak it runs its GEMMs at.
+PEAK_KEY = {"bf16": "bf16", "fp8": "fp8", "mxfp8": "fp8", "nvfp4": "fp4"}
+MODES = ("pretrain", "sft", "peft")
+# What Megatron-Bridge's performance recipes enable; a recipe that turns one off passes False.
+DEFAULT_OVERLAP = {
+    "tp_comm_overlap": True,
+    "overlap_grad_reduce": True,
+    "overlap_param_gather": True,
+}
+BF16_BYTES = 2.0
+
+
+def _peak_flops(gpu: GPUSpec, precision: str) -> float:
+    if precision not in PEAK_KEY:
+        raise UserError(f"unknown precision {precision!r}; use one of: {', '.join(PEAK_KEY)}")
+    tflops = gpu.peak_tflops.get(PEAK_KEY[precision])
+    if not tflops:
+        raise UserError(
+            f"{gpu.key} has no published dense {PEAK_KEY[precision]} peak, so {precision} cannot be "
+            f"estimated on it; use a precision it supports (bf16) or another GPU"
+        )
+    return tflops * 1e12
+
+
+class _Links:
+    """Achieved per-GPU bandwidths (bytes/s, one direction) and the NVLink domain size."""
+
+    def __init__(self, gpu: GPUSpec, p: ThroughputParams) -> None:
+        self.domain = gpu.nvlink_domain_size
+        self.nvlink = (gpu.nvlink_gb_s_per_gpu_bidirectional or 0.0) / 2 * 1e9 * p.nvlink_bw_eff
+        net = gpu.internode_network_per_gpu_gbps
+        self.network = net / 8 * 1e9 * p.network_bw_eff if net else 0.0
+        self.key = gpu.key
+
+    def _network(self) -> float:
+        if not self.network:
+            raise UserError(
+                f"{self.key} has no published network bandwidth; keep groups within its "
+                f"{self.domain}-GPU NVLink domain"
+            )
+        return self.network
+
+    def group(self, size: int, stride: int) -> float:
+        """Bandwidth of a ring collective over `size` ranks placed `stride` apart.
+
+        Across domains NCCL spreads the rings over every NIC of the domain, so the ring runs at
+        the network bandwidth times the group's ranks per domain, up to NVLink's.
+        """
+        if size * stride <= self.domain:
+            return self.nvlink
+        local = max(1, self.domain // stride)
+        return min(self.nvlink, local * self._network())
+
+    def all_to_all_time(self, sent_bytes: float, size: int, stride: int) -> float:
+        """Time for each rank to scatter `sent_bytes` evenly over the other ranks of the group;
+        what leaves the NVLink domain goes through the rank's own NIC."""
+        if size <= 1:
+            return 0.0
+        local = min(size, max(1, self.domain // stride))
+        intra = sent_bytes * (local - 1) / (size - 1)
+        inter = sent_bytes - intra
+        t_inter = inter / self._network() if inter > 0 else 0.0
+        return max(intra / self.nvlink, t_inter)
+
+
+def _stage_layers(layout: Layout, layers: int) -> list[float]:
+    """Layers per pipeline stage (fractional when they do not split evenly and no split is given)."""
+    pp = layout.pp
+    if pp == 1:
+        return [float(layers)]
+    first, last = layout.first_stage_layers, layout.last_stage_layers
+    fixed = [s for s in (first, last) if s is not None]
+    free = pp - len(fixed)
+    even = (layers - sum(fixed)) / free if free else 0.0
+    stages = [even] * pp
+    if first is not None:
+        stages[0] = float(first)
+    if last is not None:
+        stages[-1] = float(last)
+    return stages
+
+
+def estimate_throughput(
+    spec: ModelSpec,
+    layout: Layout,
+    gpu: GPUSpec,
+    *,
+    seq_len: int,
+    precision: str = "bf16",
+    mode: str = "pretrain",
+    world_size: int,
+    tokens: float | None = None,
+    overlap: Mapping[str, bool] | None = None,
+    params: ThroughputParams | None = None,
+) -> Throughput:
+    """Predicted step time, tokens/s/GPU, model TFLOP/s/GPU and MFU of one training layout.
+
+    `model_tflops_per_gpu` uses Megatron-Bridge's model-FLOP accounting (no recompute, no
+    padding); `mfu` is that over the GPU's dense peak for the training precision (fp8 and
+    mxfp8: the FP8 peak; nvfp4: the FP4 peak). `breakdown` gives the seconds of each part of
+    the step (they add up to `step_time_s`). With `tokens`, also the time and GPU-hours to
+    train on that many tokens. `overlap` switches off overlaps Bridge's performance recipes
+    enable (keys: tp_comm_overlap, overlap_grad_reduce, overlap_param_gather).
+
+    Example:
+        >>> t = estimate_throughput(llama3_8b, Layout(tp=1, cp=2, dp=4, mbs=1, gbs=128),
+        ...                         h100, seq_len=8192, precision="fp8", world_size=8)
+        >>> round(t.tokens_per_sec_per_gpu, -2)  # doctest: +SKIP
+        13900.0
+    """
+    p = params or default_params()
+    if mode not in MODES:
+        raise UserError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    if layout.world_size != world_size:
+        raise UserError(
+            f"layout TP*PP*CP*DP = {layout.tp}*{layout.pp}*{layout.cp}*{layout.dp} = "
+            f"{layout.world_size} does not match the {world_size} GPUs"
+        )
+    ov = dict(DEFAULT_OVERLAP)
+    for key, value in (overlap or {}).items():
+        if key not in ov:
+            raise UserError(f"unknown overlap switch {key!r}; use: {', '.join(DEFAULT_OVERLAP)}")
+        ov[key] = bool(value)
+
+    peak = _peak_flops(gpu, precision)
+    peak_bf16 = _peak_flops(gpu, "bf16")
+    gemm_eff = getattr(p, f"gemm_eff_{precision}")
+    links = _Links(gpu, p)
+    hbm = (gpu.hbm_bandwidth_tb_s or 2.0) * 1e12
+
+    flops_per_token = training_flops_per_token(spec, seq_len)
+    work = token_work(spec, seq_len, flops_per_token)
+    counts = layer_counts(spec)
+    tp, pp, cp, dp = layout.tp, layout.pp, layout.cp, layout.dp
+    ep, etp = layout.ep, layout.etp
+    vp = layout.vp or 1
+    micro = max(layout.gbs // (layout.mbs * dp), 1)
+    h = spec.hidden_size
+    sp_split = (
+        tp if (layout.sp or tp > 1) else 1
+    )  # Megatron needs SP for TP with MoE; Bridge sets it
+    n_tok = layout.mbs * seq_len / cp  # tokens in one microbatch on one CP rank
+    mb_share = (
+        layout.mbs * seq_len / (tp * cp)
+    )  # FLOP share of one GPU per microbatch, per layer-set
+
+    # GEMM efficiency falls as the matrices the layout produces shrink.
+    g0 = p.gemm_half_size
+    eff_dense = gemm_eff / (1 + g0 / (h / tp) + g0 / n_tok)
+    eff_expert = eff_dense
+    if spec.is_moe and work.expert_gemm:
+        tokens_per_expert = (
+            n_tok / tp * etp * ep * (spec.num_experts_per_tok or 1) / spec.num_experts
+        )
+        ffn = (spec.moe_intermediate_size or h) / etp
+        eff_expert = gemm_eff / (1 + g0 / ffn + g0 / tokens_per_expert)
+    eff_attn = p.attn_eff / (1 + g0 / n_tok)
+    # PEFT: base weights are frozen, so their weight-gradient GEMMs (1/3 of the work) do not run.
+    gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
+
+    per_layer = counts.total
+    t_dense_l = work.dense_gemm * mb_share / per_layer / (peak * eff_dense) * gemm_factor
+    t_expert_l = work.expert_gemm * mb_share / per_layer / (peak * eff_expert) * gemm_factor
+    t_attn_l = work.attention_core * mb_share / per_layer / (peak_bf16 * eff_attn)
+    moe_share = counts.moe / per_layer
+    k = spec.num_experts_per_tok or 0
+    elem_bytes_l = p.elementwise_bytes * n_tok / sp_split * h * (1 + k * moe_share)
+    t_elem_l = elem_bytes_l / hbm
+    t_ovh_l = p.layer_overhead_s * (1 - moe_share) + p.moe_layer_overhead_s * moe_share
+    t_layer = t_dense_l + t_expert_l + t_attn_l + t_elem_l + t_ovh_l
+    t_logits = work.logits * layout.mbs * seq_len / (tp * cp) / (peak * eff_dense) * gemm_factor
+
+    # Recompute re-runs a forward pass: 1/3 of fwd+bwd GEMM work, a third of attention.
+    fwd_share_gemm = 1.0 / 3.0 / gemm_factor
+    if layout.recompute == "full":
+        t_recompute_l = (t_dense_l + t_expert_l) * fwd_share_gemm + (
+            t_attn_l + t_elem_l + t_ovh_l
+        ) / 3
+    elif layout.recompute == "selective":
+        t_recompute_l = t_attn_l / 3
+    else:
+        t_recompute_l = 0.0
+
+    # Communication per layer per microbatch.
+    tp_exposed = p.tp_exposed if ov["tp_comm_overlap"] else 1.0
+    t_tp_l = 0.0
+    if tp > 1:
+        tp_bytes = 8 * (tp - 1) / tp * n_tok * h * BF16_BYTES
+        t_tp_l = tp_bytes / links.group(tp, 1) * tp_exposed
+    t_cp_l = 0.0
+    if cp > 1:
+        if spec.is_mla:
+            kv_width = spec.num_attention_heads * (
+                (spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0) + (spec.v_head_dim or 0)
+            )
+        else:
+            kv_width = 2 * spec.num_key_value_heads * spec.head_dim
+        cp_bytes = (
+            3 * (cp - 1) * n_tok * kv_width * BF16_BYTES / tp * (counts.attention / per_layer)
+        )
+        t_cp = cp_bytes / links.group(cp, tp)
+        t_cp_l = max(p.cp_exposed * t_cp, t_cp - t_attn_l)
+    t_ep_l = 0.0
+    if spec.is_moe and ep > 1:
+        sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep
+        t_ep_l = 4 * links.all_to_all_time(sent, ep, etp) * p.ep_exposed * moe_share
+
+    stages = _stage_layers(layout, per_layer)
+    stage_times = []
+    for i, layers in enumerate(stages):
+        t = layers * (t_layer + t_recompute_l + t_tp_l + t_cp_l + t_ep_l)
+        stage_times.append(t + (t_logits if i == len(stages) - 1 else 0.0))
+    slowest = max(range(pp), key=stage_times.__getitem__)
+    layers_s = stages[slowest]
+    t_pp = 0.0
+    if pp > 1:
+        pp_bytes = 2 * vp * n_tok / sp_split * h * BF16_BYTES
+        t_pp = pp_bytes / links.group(2, tp * cp * dp) * p.pp_p2p_exposed
+    t_mb = stage_times[slowest] + t_pp
+    bubble = (pp - 1) / vp * t_mb
+
+    # DP gradient reduce-scatter and parameter all-gather (distributed optimizer), or all-reduce.
+    p_expert = work.expert_gemm / 6 * (spec.num_experts or 1) / max(k, 1)
+    p_dense = (work.dense_gemm / 6 / pp + h * spec.vocab_size) / tp
+    p_expert_local = p_expert / (ep * etp * pp)
+    edp = max(layout.edp, 1) if spec.is_moe else dp
+    t_dp = 0.0
+    t_opt = 0.0
+    if mode != "peft":
+        if layout.use_megatron_fsdp:
+            per_byte = micro * (2 * p.param_gather_bytes + p.grad_bytes)
+            t_fsdp = p_dense * (dp - 1) / dp * per_byte / links.group(dp, tp * cp)
+            t_fsdp += p_expert_local * (edp - 1) / edp * per_byte / links.group(edp, etp * ep)
+            t_dp = max(p.dp_exposed_min * t_fsdp, t_fsdp - micro * t_mb)
+        else:
+            rs_bytes = p.grad_bytes if layout.use_distributed_optimizer else 2 * p.grad_bytes
+            ag_bytes = p.param_gather_bytes if layout.use_distributed_optimizer else 0.0
+            bw_dense = links.group(dp, tp * cp) if dp > 1 else 1.0
+            bw_exp = links.group(edp, etp * ep) if edp > 1 else 1.0
+            share_dense = p_dense * (dp - 1) / dp
+            share_exp = p_expert_local * (edp - 1) / edp
+            t_rs = share_dense * rs_bytes / bw_dense + share_exp * rs_bytes / bw_exp
+            t_ag = share_dense * ag_bytes / bw_dense + share_exp * ag_bytes / bw_exp
+            if ov["overlap_grad_reduce"]:
+                t_rs = max(p.dp_exposed_min * t_rs, t_rs - 2.0 / 3.0 * t_mb)
+            if ov["overlap_param_gather"]:
+                t_ag = max(p.dp_exposed_min * t_ag, t_ag - 1.0 / 3.0 * t_mb)
+            t_dp = t_rs + t_ag
+        shard = dp if layout.use_distributed_optimizer or layout.use_megatron_fsdp else 1
+        t_opt = (
+            (p_dense / shard + p_expert_local / (edp if shard > 1 else 1))
+            * p.optimizer_bytes_per_param
+            / hbm
+        )
+
+    pipeline = micro * t_mb
+    step = pipeline + bubble + t_dp + t_opt
+    world_tokens = layout.gbs * seq_len
+    tokens_per_gpu = world_tokens / step / world_size
+    model_tflops = flops_per_token * tokens_per_gpu / 1e12
+    per_mb: dict[str, float] = {
+        "compute": layers_s * t_layer,
+        "tp_comm": layers_s * t_tp_l,
+        "cp_comm": layers_s * t_cp_l,
+        "ep_comm": layers_s * t_ep_l,
+        "recompute": layers_s * t_recompute_l,
+        "pp_comm": t_pp,
+    }
+    per_mb["compute"] += stage_times[slowest] + t_pp - sum(per_mb.values())  # logits stage
+    breakdown = {name: micro * t for name, t in per_mb.items()}
+    breakdown.update(pp_bubble=bubble, dp_comm=t_dp, optimizer=t_opt)
+    result: dict[str, Any] = {
+        "step_time_s": step,
+        "tokens_per_sec_per_gpu": tokens_per_gpu,
+        "model_tflops_per_gpu": model_tflops,
+        "mfu": model_tflops * 1e12 / peak,
+        "breakdown": breakdown,
+    }
+    if tokens is not None:
+        seconds = tokens / (tokens_per_gpu * world_size)
+        result.update(training_time_s=seconds, gpu_hours=seconds * world_size / 3600)
+    return Throughput(**result)

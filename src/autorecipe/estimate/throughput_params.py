@@ -1,0 +1,76 @@
+"""The throughput model's parameters, loaded from data/throughput_params.json.
+
+Every number the step-time model uses that is not a hardware fact or a model shape lives in
+that file, next to how it was obtained (fitted by benchmarks/calibrate.py on the public
+Megatron-Bridge / NeMo measurements, or fixed from first principles).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ThroughputParams:
+    # Fraction of the dense tensor-core peak a large GEMM reaches, by training precision.
+    gemm_eff_bf16: float
+    gemm_eff_fp8: float
+    gemm_eff_mxfp8: float
+    gemm_eff_nvfp4: float
+    # GEMM size (elements) at which efficiency halves: eff = max / (1 + g0/dim + g0/tokens).
+    gemm_half_size: float
+    # Fraction of the bf16 peak fused (flash) attention reaches; attention stays bf16 in FP8 runs.
+    attn_eff: float
+    # HBM bytes moved by element-wise work (norms, activations, casts, residuals) per token,
+    # per hidden unit, per layer, forward + backward.
+    elementwise_bytes: float
+    # Fixed time per layer per microbatch, forward + backward (launches, host syncs), seconds.
+    layer_overhead_s: float
+    moe_layer_overhead_s: float
+    # Achieved fraction of link bandwidth for collectives.
+    nvlink_bw_eff: float
+    network_bw_eff: float
+    # Fraction of each communication that stays on the critical path where Megatron can
+    # overlap it with compute (TP comm overlap, CP ring, EP all-to-all, PP p2p).
+    tp_exposed: float
+    cp_exposed: float
+    ep_exposed: float
+    pp_p2p_exposed: float
+    # Lower bound on the exposed share of DP gradient/parameter traffic even when overlapped.
+    dp_exposed_min: float
+    # Bytes per parameter of the gradient reduce-scatter (fp32 grads) and parameter all-gather.
+    grad_bytes: float
+    param_gather_bytes: float
+    # HBM bytes read+written per local optimizer-state element in the Adam step.
+    optimizer_bytes_per_param: float
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def replace(self, **values: float) -> ThroughputParams:
+        return ThroughputParams(**{**self.as_dict(), **values})
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.names()}
+
+
+def params_document() -> dict[str, Any]:
+    """The whole JSON document: values, how each was obtained, and the calibration summary."""
+    text = (
+        resources.files("autorecipe.estimate").joinpath("data/throughput_params.json").read_text()
+    )
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def default_params() -> ThroughputParams:
+    """The bundled, calibrated parameters."""
+    doc = params_document()
+    return ThroughputParams(
+        **{name: float(doc["params"][name]["value"]) for name in ThroughputParams.names()}
+    )
