@@ -218,7 +218,62 @@ OVERLAYS: dict[str, dict] = {
 }
 
 # Corrections to the shared facts: (hf_id, field, value, reason with source).
-CORRECTIONS: list[tuple[str, str, object, str]] = []
+# Each keeps the entry's `unverified` flag: these are inferences from sibling models.
+_NANO30 = "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
+_OMNI = "nvidia/Nemotron-3-Nano-Omni-30B-A3B-Reasoning-BF16"
+CORRECTIONS: list[tuple[str, str, object, str]] = [
+    (
+        "stepfun-ai/Step-3.7-Flash",
+        "tie_word_embeddings",
+        False,
+        "text backbone byte-identical to Step-3.5-Flash (MB examples/models/stepfun/step37/README.md), "
+        "whose untied count matches its checkpoint (shared data)",
+    ),
+    (
+        "Qwen/Qwen2.5-VL-32B-Instruct",
+        "tie_word_embeddings",
+        False,
+        "LM dims equal Qwen2.5-32B (shared data), which is untied, as are Qwen2.5-VL-7B/72B",
+    ),
+    (
+        "Qwen/Qwen2.5-VL-72B-Instruct",
+        "vocab_size",
+        152064,
+        "the HF config value of every >=7B Qwen2.5(-VL) model (shared data notes); 151646 is the tokenizer size",
+    ),
+    (
+        "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16",
+        "vocab_size",
+        131072,
+        "LM equals NVIDIA-Nemotron-Nano-12B-v2 (shared data notes, MB nemotron_vl_provider)",
+    ),
+    (
+        "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16",
+        "tie_word_embeddings",
+        False,
+        "LM equals NVIDIA-Nemotron-Nano-12B-v2, untied (shared data)",
+    ),
+    (
+        "google/gemma-4-E4B-it",
+        "tie_word_embeddings",
+        True,
+        "every Gemma generation ties embeddings",
+    ),
+    (
+        "google/gemma-4-26B-A4B-it",
+        "tie_word_embeddings",
+        True,
+        "every Gemma generation ties embeddings",
+    ),
+]
+# The Omni LM is the Nano-30B-A3B decoder (NVIDIA-NeMo/Nemotron omni3 architecture.md:
+# same 30B-A3B hybrid; attention at the same layer indices; MB card total consistent).
+_OMNI_FROM_NANO = (
+    "hidden_size num_attention_heads num_key_value_heads head_dim vocab_size tie_word_embeddings "
+    "num_experts num_experts_per_tok moe_intermediate_size n_shared_experts "
+    "shared_expert_intermediate_size hybrid_layer_pattern mamba_num_heads mamba_head_dim "
+    "mamba_state_dim mamba_num_groups num_hidden_layers activation norm max_position_embeddings"
+).split()
 
 
 def normalise_arch(raw: str, entry: dict) -> str:
@@ -257,9 +312,20 @@ def aliases(entry: dict) -> list[str]:
 def build_models() -> dict:
     src = json.loads((SHARED / "model-architectures.json").read_text())
     models = {}
+    nano = src["models"][_NANO30]
+    fixes_all = list(CORRECTIONS) + [
+        (
+            _OMNI,
+            f,
+            nano[f],
+            f"Omni LM = {_NANO30} decoder (NVIDIA-NeMo/Nemotron omni3 architecture.md)",
+        )
+        for f in _OMNI_FROM_NANO
+        if src["models"][_OMNI].get(f) is None
+    ]
     for hf_id, e in src["models"].items():
         e = dict(e)
-        for cid, field, value, _why in CORRECTIONS:
+        for cid, field, value, _why in fixes_all:
             if cid == hf_id:
                 e[field] = value
         family = e.get("family")
