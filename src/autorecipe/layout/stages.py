@@ -1,0 +1,172 @@
+"""Which decoder layers each pipeline rank builds (Megatron-Core's get_num_layers_to_build).
+
+Three ways to split: an even split over PP×VP, explicit first/last stage counts with the
+rest spread evenly, or an explicit `pipeline_model_parallel_layout` string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from autorecipe.layout.schema import Layout
+
+
+class StageSplitError(ValueError):
+    """The layers cannot be split as asked; `fix` says what would work."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one pipeline rank holds, over all its virtual chunks."""
+
+    rank: int
+    layers: tuple[int, ...]  # global decoder-layer indices
+    chunk_sizes: tuple[int, ...]  # decoder layers per virtual chunk
+    mtp_layers: int = 0
+    has_embedding: bool = False
+    has_output: bool = False
+
+
+def even_splits(num_layers: int, pp: int, limit_vp: int = 8) -> list[int]:
+    """VP values (≥ 2) for which `num_layers` splits evenly over PP×VP."""
+    return [v for v in range(2, limit_vp + 1) if num_layers % (pp * v) == 0]
+
+
+def _expand(layout: str) -> list[str]:
+    text = layout.replace(" ", "")
+    group = re.compile(r"\(([^()]*)\)\*(\d+)")
+    while (match := group.search(text)) is not None:
+        text = text[: match.start()] + match.group(1) * int(match.group(2)) + text[match.end() :]
+    text = re.sub(r"([EtmL])\*(\d+)", lambda m: m.group(1) * int(m.group(2)), text)
+    if set(text) - set("EtmL|"):
+        raise StageSplitError(
+            f"pipeline_layout {layout!r} has tokens other than E, t, m, L, |, (…)*n.",
+            "Write the layout with E (embedding), t (decoder), m (MTP), L (loss), | between stages.",
+        )
+    return text.split("|")
+
+
+def _from_layout(num_layers: int, layout: Layout) -> list[Stage]:
+    stages = _expand(layout.pipeline_layout or "")
+    p = layout.pp
+    if len(stages) % p:
+        raise StageSplitError(
+            f"pipeline_layout has {len(stages)} stages, not a multiple of PP={p}.",
+            f"Give PP×VP stages ({p}×VP).",
+        )
+    v = len(stages) // p
+    if layout.vp not in (None, v) and not (layout.vp == 1 and v == 1):
+        raise StageSplitError(
+            f"pipeline_layout implies VP={v} but VP={layout.vp} is set.",
+            f"Set VP={v} or unset it.",
+        )
+    decoders = sum(s.count("t") for s in stages)
+    if decoders != num_layers:
+        raise StageSplitError(
+            f"pipeline_layout places {decoders} decoder layers; the model has {num_layers}.",
+            f"Place exactly {num_layers} 't' tokens.",
+        )
+    per_rank: list[list[int]] = [[] for _ in range(p)]
+    chunks: list[list[int]] = [[] for _ in range(p)]
+    mtp = [0] * p
+    emb = [False] * p
+    out = [False] * p
+    index = 0
+    for j, stage in enumerate(stages):
+        r = j % p
+        n = stage.count("t")
+        per_rank[r].extend(range(index, index + n))
+        chunks[r].append(n)
+        index += n
+        mtp[r] += stage.count("m")
+        emb[r] |= "E" in stage
+        out[r] |= "L" in stage
+    return [
+        Stage(r, tuple(per_rank[r]), tuple(chunks[r]), mtp[r], emb[r], out[r]) for r in range(p)
+    ]
+
+
+def _chunk_counts(num_layers: int, layout: Layout) -> list[int]:
+    """Decoder layers per virtual stage, in virtual-stage order (rank-major inside a chunk)."""
+    p, v = layout.pp, layout.vp or 1
+    first, last = layout.first_stage_layers, layout.last_stage_layers
+    if first is None and last is None:
+        if num_layers % (p * v):
+            good_pp = [x for x in range(1, num_layers + 1) if num_layers % x == 0 and x <= 64]
+            raise StageSplitError(
+                f"{num_layers} decoder layers do not split evenly over PP×VP = {p}×{v} = {p * v}.",
+                f"Use PP×VP dividing {num_layers} (PP in {', '.join(map(str, good_pp))}), or set "
+                "num_layers_in_first/last_pipeline_stage, or a pipeline_model_parallel_layout.",
+            )
+        return [num_layers // (p * v)] * (p * v)
+    first = first if first is not None else 0
+    last = last if last is not None else 0
+    if p == 1:
+        raise StageSplitError(
+            "First/last pipeline-stage layer counts need PP > 1.", "Unset them, or use PP > 1."
+        )
+    middle_stages = p - (1 if first else 0) - (1 if last else 0)
+    rest = num_layers - first - last
+    if min(x for x in (first, last) if x) <= 0 or rest < 0:
+        raise StageSplitError(
+            f"First/last stage layers {first}/{last} do not fit {num_layers} layers.",
+            "Use positive counts whose sum is below the layer count.",
+        )
+    if (rest > 0) != (middle_stages > 0) or (middle_stages and rest % middle_stages):
+        raise StageSplitError(
+            f"{rest} layers left after the first/last stages ({first}/{last}) do not split "
+            f"evenly over {middle_stages} middle stages.",
+            "Pick first/last counts so the rest divides by the middle-stage count.",
+        )
+    per_rank = [rest // middle_stages if middle_stages else 0] * p
+    if first:
+        per_rank[0] = first
+    if last:
+        per_rank[-1] = last
+    if any(n % v for n in per_rank):
+        raise StageSplitError(
+            f"Stage layer counts {per_rank} are not all divisible by VP={v}.",
+            "Pick first/last counts that are multiples of VP.",
+        )
+    return [per_rank[r] // v for _ in range(v) for r in range(p)]
+
+
+def layers_per_stage(num_layers: int, layout: Layout, mtp_layers: int = 0) -> list[Stage]:
+    """The decoder layers each PP rank builds; raises StageSplitError when Megatron would.
+
+    Example:
+        >>> [len(s.layers) for s in layers_per_stage(32, Layout(pp=4))]
+        [8, 8, 8, 8]
+    """
+    if layout.pp > num_layers:
+        raise StageSplitError(
+            f"PP={layout.pp} is larger than the {num_layers} decoder layers.",
+            f"Use PP ≤ {num_layers}.",
+        )
+    if layout.pipeline_layout:
+        return _from_layout(num_layers, layout)
+    p = layout.pp
+    counts = _chunk_counts(num_layers, layout)
+    per_rank: list[list[int]] = [[] for _ in range(p)]
+    chunks: list[list[int]] = [[] for _ in range(p)]
+    index = 0
+    for j, n in enumerate(counts):
+        per_rank[j % p].extend(range(index, index + n))
+        chunks[j % p].append(n)
+        index += n
+    return [
+        Stage(
+            rank=r,
+            layers=tuple(per_rank[r]),
+            chunk_sizes=tuple(chunks[r]),
+            mtp_layers=mtp_layers if r == p - 1 else 0,
+            has_embedding=r == 0,
+            has_output=r == p - 1,
+        )
+        for r in range(p)
+    ]
