@@ -195,3 +195,74 @@ def relative_errors(
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
+
+
+def best_published(rows: Iterable[CalibrationRow]) -> dict[tuple, CalibrationRow]:
+    """Per case, the fastest published row: the layout NVIDIA's tuning settled on."""
+    best: dict[tuple, CalibrationRow] = {}
+    for row in rows:
+        if row.case not in best or row.measured > best[row.case].measured:
+            best[row.case] = row
+    return best
+
+
+def _divisors(n: int, cap: int) -> list[int]:
+    return [d for d in range(1, min(n, cap) + 1) if n % d == 0]
+
+
+def candidate_layouts(row: CalibrationRow) -> list[Layout]:
+    """Layouts for the row's case (same GPUs, global batch) that pass Megatron's basic rules and
+    fit in memory. Stand-in until autorecipe.layout.search.enumerate_layouts lands."""
+    from autorecipe.estimate.memory import estimate_memory
+
+    spec, world, gbs = row.spec, row.world_size, row.layout.gbs
+    heads, groups = spec.num_attention_heads, spec.num_key_value_heads
+    layers = spec.num_hidden_layers
+    out: list[Layout] = []
+    for tp in _divisors(world, row.gpu.nvlink_domain_size):
+        if heads % tp or (groups % tp and tp % groups):
+            continue
+        for pp in _divisors(world // tp, 16):
+            if layers < pp:
+                continue
+            for cp in _divisors(world // (tp * pp), 8):
+                if row.seq_len % (2 * cp):
+                    continue
+                dp = world // (tp * pp * cp)
+                eps = _divisors(world // pp, 64) if spec.is_moe else [1]
+                for ep in eps:
+                    if spec.is_moe and (spec.num_experts or 1) % ep:
+                        continue
+                    # Uneven splits need an explicit pipeline layout: left out here.
+                    vps = [
+                        v
+                        for v in (None, 2, 4, 8)
+                        if layers % (pp * (v or 1)) == 0 and (v is None or pp > 1)
+                    ]
+                    for vp in vps:
+                        for mbs in (1, 2, 4, 8):
+                            if gbs % (mbs * dp):
+                                continue
+                            layout = Layout(
+                                tp=tp,
+                                pp=pp,
+                                vp=vp,
+                                cp=cp,
+                                ep=ep,
+                                dp=dp,
+                                sp=tp > 1,
+                                mbs=mbs,
+                                gbs=gbs,
+                            )
+                            memory = estimate_memory(
+                                spec,
+                                layout,
+                                row.gpu,
+                                seq_len=row.seq_len,
+                                mode=row.mode,
+                                precision=row.precision,
+                                world_size=world,
+                            )
+                            if memory.fits:
+                                out.append(layout)
+    return out

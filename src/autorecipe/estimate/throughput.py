@@ -232,7 +232,10 @@ def estimate_throughput(
             3 * (cp - 1) * n_tok * kv_width * BF16_BYTES / tp * (counts.attention / per_layer)
         )
         t_cp = cp_bytes / links.group(cp, tp)
-        t_cp_l = max(p.cp_exposed * t_cp, t_cp - t_attn_l)
+        # The ring hides each K/V exchange behind the previous chunk's attention, except the
+        # first one; what attention cannot cover stays exposed as well.
+        t_step = t_cp / (cp - 1)
+        t_cp_l = p.cp_exposed * t_step + max(0.0, t_cp - t_step - t_attn_l)
     t_ep_l = 0.0
     if spec.is_moe and ep > 1:
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep

@@ -35,7 +35,7 @@ class ThroughputParams:
     nvlink_bw_eff: float
     network_bw_eff: float
     # Fraction of each communication that stays on the critical path where Megatron can
-    # overlap it with compute (TP comm overlap, CP ring, EP all-to-all, PP p2p).
+    # overlap it with compute (TP comm overlap, CP ring's first exchange, EP all-to-all, PP p2p).
     tp_exposed: float
     cp_exposed: float
     ep_exposed: float

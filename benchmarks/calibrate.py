@@ -1,0 +1,198 @@
+"""Fit the throughput model's parameters on the public measurements; write them and a report.
+
+    .venv/bin/python benchmarks/calibrate.py [--csv tests/data/perf-calibration.csv] [--no-logo]
+
+Fits only on perf-calibration.csv (Megatron-Bridge / NeMo published tokens/s/GPU): robust
+least squares (soft-L1, scale 0.15) on log(predicted / measured), within physical bounds.
+Writes src/autorecipe/estimate/data/throughput_params.json (values + how each was obtained +
+summary) and benchmarks/calibration_report.md (every row, leave-one-model-out and
+leave-one-GPU-out errors). Needs scipy (the `test` extra); the product does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+from scipy.optimize import least_squares
+
+from autorecipe.estimate.calibration import CalibrationRow, load_rows, log_errors, predict
+from autorecipe.estimate.throughput_params import ThroughputParams, default_params, params_document
+
+REPO = Path(__file__).resolve().parent.parent
+PARAMS_JSON = REPO / "src/autorecipe/estimate/data/throughput_params.json"
+REPORT = REPO / "benchmarks/calibration_report.md"
+
+# Fitted parameters: (lower bound, upper bound, initial value). Bounds are physical limits.
+FITTED: dict[str, tuple[float, float, float]] = {
+    "gemm_eff_bf16": (0.3, 0.95, 0.75),
+    "gemm_eff_fp8": (0.2, 0.95, 0.55),
+    "gemm_eff_mxfp8": (0.2, 0.95, 0.55),
+    "gemm_eff_nvfp4": (0.1, 0.95, 0.4),
+    "gemm_half_size": (8.0, 2048.0, 128.0),
+    "attn_eff": (0.15, 0.9, 0.5),
+    "elementwise_bytes": (10.0, 2000.0, 200.0),
+    "layer_overhead_s": (1e-6, 2e-3, 1e-4),
+    "moe_layer_overhead_s": (1e-6, 1e-2, 5e-4),
+    "tp_exposed": (0.0, 1.0, 0.3),
+    "cp_exposed": (0.2, 1.0, 0.5),
+    "ep_exposed": (0.05, 1.0, 0.8),
+    "dp_exposed_min": (0.0, 1.0, 0.1),
+}
+# Fixed from first principles or published measurements, not fitted (the CSV cannot separate them).
+FIXED: dict[str, tuple[float, str]] = {
+    "nvlink_bw_eff": (
+        0.8,
+        "fixed: NCCL bus bandwidth reaches ~80% of NVLink's per-GPU rate for large messages",
+    ),
+    "network_bw_eff": (
+        0.8,
+        "fixed: NCCL over InfiniBand/RoCE reaches ~80% of line rate for large messages",
+    ),
+    "pp_p2p_exposed": (
+        0.5,
+        "fixed: interleaved 1F1B overlaps about half of the send/recv (small either way)",
+    ),
+    "grad_bytes": (4.0, "fixed: Bridge recipes reduce gradients in fp32 (grad_reduce_in_fp32)"),
+    "param_gather_bytes": (2.0, "fixed: the distributed optimizer all-gathers bf16 parameters"),
+    "optimizer_bytes_per_param": (
+        30.0,
+        "fixed: Adam reads fp32 master, m, v, grad (16 B) and writes master, m, v, bf16 param (14 B)",
+    ),
+}
+LOSS_SCALE = 0.15
+
+
+def _params(vector: list[float], base: ThroughputParams) -> ThroughputParams:
+    return base.replace(**dict(zip(FITTED, vector)))
+
+
+def fit(rows: list[CalibrationRow], base: ThroughputParams) -> ThroughputParams:
+    names = list(FITTED)
+    lower = [FITTED[n][0] for n in names]
+    upper = [FITTED[n][1] for n in names]
+    start = [min(max(getattr(base, n), lo), hi) for n, lo, hi in zip(names, lower, upper)]
+    result = least_squares(
+        lambda v: log_errors(rows, _params(list(v), base)),
+        start,
+        bounds=(lower, upper),
+        loss="soft_l1",
+        f_scale=LOSS_SCALE,
+        x_scale="jac",
+        max_nfev=400,
+    )
+    return _params(list(result.x), base)
+
+
+def _summary(errors: list[float]) -> dict[str, float]:
+    rel = [abs(math.exp(e) - 1) for e in errors]
+    return {
+        "rows": len(rel),
+        "median_abs_error": round(statistics.median(rel), 4),
+        "p90_abs_error": round(sorted(rel)[int(0.9 * (len(rel) - 1))], 4),
+        "max_abs_error": round(max(rel), 4),
+        "rows_over_40pct": sum(r > 0.4 for r in rel),
+    }
+
+
+def leave_one_out(
+    rows: list[CalibrationRow], base: ThroughputParams, group: Callable[[CalibrationRow], str]
+) -> tuple[dict[str, dict[str, float]], list[float]]:
+    """Refit without each group; error on the group left out."""
+    per_group: dict[str, dict[str, float]] = {}
+    all_errors: list[float] = []
+    for name in sorted({group(r) for r in rows}):
+        held = [r for r in rows if group(r) == name]
+        fitted = fit([r for r in rows if group(r) != name], base)
+        errors = log_errors(held, fitted)
+        per_group[name] = _summary(errors)
+        all_errors += errors
+    return per_group, all_errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", default=str(REPO / "tests/data/perf-calibration.csv"))
+    parser.add_argument(
+        "--no-logo", action="store_true", help="skip the leave-one-group-out refits"
+    )
+    args = parser.parse_args()
+
+    csv_path = Path(args.csv)
+    rows, skipped = load_rows(csv_path)
+    base = default_params().replace(**{n: v for n, (v, _) in FIXED.items()})
+    fitted = fit(rows, base)
+    errors = log_errors(rows, fitted)
+    summary = _summary(errors)
+    print("in-sample:", summary)
+
+    logo: dict[str, object] = {}
+    lines_logo: list[str] = []
+    if not args.no_logo:
+        for title, key in (("model", lambda r: r.model_key), ("GPU type", lambda r: r.gpu_type)):
+            per_group, held_errors = leave_one_out(rows, base, key)
+            logo[title] = {"overall": _summary(held_errors), "groups": per_group}
+            print(f"leave-one-{title}-out:", _summary(held_errors))
+            lines_logo += [
+                f"\n### Leave one {title} out\n",
+                f"Overall: {_summary(held_errors)}\n",
+                "| held out | rows | median | max | >40% |",
+                "|---|---|---|---|---|",
+            ]
+            lines_logo += [
+                f"| {g} | {s['rows']} | {s['median_abs_error']:.1%} | {s['max_abs_error']:.1%} | {s['rows_over_40pct']} |"
+                for g, s in per_group.items()
+            ]
+
+    doc = params_document()
+    how_fit = f"fitted: benchmarks/calibrate.py, soft-L1 least squares (scale {LOSS_SCALE}) on log(pred/measured), {len(rows)} rows"
+    doc["params"] = {
+        **{
+            n: {
+                "value": round(getattr(fitted, n), 6),
+                "bounds": list(FITTED[n][:2]),
+                "how": how_fit,
+            }
+            for n in FITTED
+        },
+        **{n: {"value": v, "how": how} for n, (v, how) in FIXED.items()},
+    }
+    doc["calibration"] = {
+        "csv": csv_path.name,
+        "csv_sha256": hashlib.sha256(csv_path.read_bytes()).hexdigest(),
+        "rows_used": len(rows),
+        "rows_skipped": len(skipped),
+        "in_sample": summary,
+        "leave_one_group_out": {k: v["overall"] for k, v in logo.items()},  # type: ignore[index]
+    }
+    PARAMS_JSON.write_text(json.dumps(doc, indent=1) + "\n")
+
+    lines = [
+        "# Throughput calibration report (generated by benchmarks/calibrate.py)\n",
+        f"Rows used: {len(rows)}; skipped: {len(skipped)}. In-sample: {summary}\n",
+        "## Parameters\n",
+        "| name | value | how |",
+        "|---|---|---|",
+        *[f"| {n} | {v['value']:.6g} | {v['how']} |" for n, v in doc["params"].items()],
+        *lines_logo,
+        "\n## Rows (worst first)\n",
+        "| row | measured | predicted | error |",
+        "|---|---|---|---|",
+    ]
+    ranked = sorted(zip(rows, errors), key=lambda x: -abs(x[1]))
+    lines += [
+        f"| {r.label} | {r.measured:.0f} | {predict(r, fitted):.0f} | {math.exp(e) - 1:+.1%} |"
+        for r, e in ranked
+    ]
+    lines += ["\n## Skipped rows\n", *[f"- line {line}: {why}" for line, why in skipped]]
+    REPORT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {PARAMS_JSON.relative_to(REPO)} and {REPORT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
