@@ -69,14 +69,14 @@ LOSS_SCALE = 0.15
 
 
 def _params(vector: list[float], base: ThroughputParams) -> ThroughputParams:
-    return base.replace(**dict(zip(FITTED, vector)))
+    return base.replace(**dict(zip(FITTED, vector, strict=True)))
 
 
 def fit(rows: list[CalibrationRow], base: ThroughputParams) -> ThroughputParams:
     names = list(FITTED)
     lower = [FITTED[n][0] for n in names]
     upper = [FITTED[n][1] for n in names]
-    start = [min(max(getattr(base, n), lo), hi) for n, lo, hi in zip(names, lower, upper)]
+    start = [min(max(getattr(base, n), lo), hi) for n, lo, hi in zip(names, lower, upper, strict=True)]
     result = least_squares(
         lambda v: log_errors(rows, _params(list(v), base)),
         start,
@@ -184,7 +184,7 @@ def main() -> None:
         "| row | measured | predicted | error |",
         "|---|---|---|---|",
     ]
-    ranked = sorted(zip(rows, errors), key=lambda x: -abs(x[1]))
+    ranked = sorted(zip(rows, errors, strict=True), key=lambda x: -abs(x[1]))
     lines += [
         f"| {r.label} | {r.measured:.0f} | {predict(r, fitted):.0f} | {math.exp(e) - 1:+.1%} |"
         for r, e in ranked

@@ -25,9 +25,8 @@ from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
-from autorecipe.estimate._flops_standin import training_flops_per_token
 from autorecipe.estimate.throughput_params import ThroughputParams, default_params
-from autorecipe.estimate.work import layer_counts, token_work
+from autorecipe.estimate.work import token_work
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Throughput
 
@@ -161,10 +160,10 @@ def estimate_throughput(
     links = _Links(gpu, p)
     hbm = (gpu.hbm_bandwidth_tb_s or 2.0) * 1e12
 
-    flops_per_token = training_flops_per_token(spec, seq_len)
-    work = token_work(spec, seq_len, flops_per_token)
-    counts = layer_counts(spec)
     tp, pp, cp, dp = layout.tp, layout.pp, layout.cp, layout.dp
+    work = token_work(spec, seq_len, tp=tp)
+    flops_per_token = work.total
+    counts = work.layers
     ep, etp = layout.ep, layout.etp
     vp = layout.vp or 1
     micro = max(layout.gbs // (layout.mbs * dp), 1)

@@ -1,17 +1,21 @@
 """How a model's per-token training work splits into the parts that run at different speeds.
 
-The total model FLOPs per token come from the catalog (one source of truth, Megatron-Bridge's
-accounting). Here we only separate out the parts the step-time model treats differently:
-core attention (flash attention, bf16 even in FP8 runs), routed-expert GEMMs (grouped GEMMs
-whose size depends on the EP layout) and the output logits (on the last pipeline stage).
-The rest is dense GEMM work in the training precision.
+The total model FLOPs per token come from the catalog (`autorecipe.catalog.flops`, Megatron-
+Bridge's accounting: one source of truth). Here we only separate out the parts the step-time
+model treats differently: core attention (flash attention, bf16 even in FP8 runs), routed-
+expert GEMMs (grouped GEMMs whose size depends on the EP layout) and the output logits (on the
+last pipeline stage). The rest is dense GEMM work in the training precision.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autorecipe.catalog.flops import training_flops_per_token
+from autorecipe.catalog.layers import is_gated, layer_kinds
 from autorecipe.catalog.spec import ModelSpec
+
+_ATTENTION_MIXERS = ("attention", "swa", "mla")
 
 
 @dataclass(frozen=True)
@@ -23,56 +27,56 @@ class LayerCounts:
 
 @dataclass(frozen=True)
 class TokenWork:
-    """Training FLOPs per token (forward + backward), by kind."""
+    """Training FLOPs per token (forward + backward), by kind, and the layer counts."""
 
     total: float
     attention_core: float
     expert_gemm: float
     logits: float
+    layers: LayerCounts
 
     @property
     def dense_gemm(self) -> float:
         return max(self.total - self.attention_core - self.expert_gemm - self.logits, 0.0)
 
 
-def _is_gated(activation: str) -> bool:
-    # Catalog activations are free text such as "swiglu (gpt-oss variant ...)".
-    return activation.lower().startswith(("swiglu", "geglu", "glu", "silu-gated", "gated"))
+def _core_per_layer(spec: ModelSpec, mixer: str, seq_len: int) -> float:
+    """Causal QK^T and AV multiply-adds per token for one layer (the catalog's convention)."""
+    a = spec.num_attention_heads
+    if mixer == "mla":
+        nope, rope = spec.qk_nope_head_dim or 0, spec.qk_rope_head_dim or 0
+        return a * (nope + rope + (spec.v_head_dim or nope)) * seq_len / 2
+    window = spec.sliding_window if mixer == "swa" else None
+    if window is not None and window < seq_len:
+        context = window - window * (window - 1) / (2 * seq_len)
+    else:
+        context = seq_len / 2
+    return 2 * a * spec.head_dim * context
 
 
-def layer_counts(spec: ModelSpec) -> LayerCounts:
-    pattern = spec.hybrid_layer_pattern
-    if pattern:
-        return LayerCounts(attention=pattern.count("*"), moe=pattern.count("E"), total=len(pattern))
-    total = spec.num_hidden_layers
-    moe = total - (spec.first_k_dense_replace or 0) if spec.is_moe else 0
-    return LayerCounts(attention=total, moe=moe, total=total)
-
-
-def attention_core_flops_per_token(spec: ModelSpec, seq_len: int) -> float:
-    """Causal QK^T and AV, forward + backward, per token (Bridge's `6·Q2·L·a·d_h` over T)."""
-    layers = layer_counts(spec).attention
-    if spec.is_mla:
-        width = (spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0) + (spec.v_head_dim or 0)
-        return 6.0 * seq_len * layers * spec.num_attention_heads * width / 2.0
-    return 6.0 * seq_len * layers * spec.num_attention_heads * spec.head_dim
-
-
-def token_work(spec: ModelSpec, seq_len: int, total_flops_per_token: float) -> TokenWork:
-    gate = 3.0 if _is_gated(spec.activation) else 2.0
+def token_work(spec: ModelSpec, seq_len: int, *, tp: int = 1) -> TokenWork:
+    kinds = layer_kinds(spec)
+    counts = LayerCounts(
+        attention=sum(k.mixer in _ATTENTION_MIXERS for k in kinds),
+        moe=sum(k.mlp == "moe" for k in kinds),
+        total=len(kinds),
+    )
+    h = spec.hidden_size
     experts = 0.0
-    if spec.is_moe:
-        experts = (
-            6.0
-            * spec.hidden_size
-            * gate
-            * (spec.num_experts_per_tok or 1)
-            * (spec.moe_intermediate_size or 0)
-            * layer_counts(spec).moe
-        )
+    if counts.moe:
+        glu = 3 if is_gated(spec) else 2
+        f_e = spec.moe_intermediate_size or spec.intermediate_size or 0
+        k = spec.num_experts_per_tok or 1
+        latent = spec.moe_latent_size
+        routed = f_e * k * glu * (latent / h if latent else 1) + (2 * latent if latent else 0)
+        experts = 6.0 * h * routed * counts.moe
+    core = sum(
+        _core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer in _ATTENTION_MIXERS
+    )
     return TokenWork(
-        total=total_flops_per_token,
-        attention_core=attention_core_flops_per_token(spec, seq_len),
+        total=training_flops_per_token(spec, seq_len, tp=tp),
+        attention_core=6.0 * core,
         expert_gemm=experts,
-        logits=6.0 * spec.hidden_size * spec.vocab_size,
+        logits=6.0 * h * spec.vocab_size,
+        layers=counts,
     )
