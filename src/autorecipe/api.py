@@ -10,10 +10,268 @@ from __future__ import annotations
 
 # --- index: list_recipes, show_recipe, load_index -------------------------------------
 
+from autorecipe.index.load import find_recipe as _find_recipe  # noqa: E402
+from autorecipe.index.load import load_index as _load_index  # noqa: E402
+from autorecipe.index.load import other_kinds as _other_kinds  # noqa: E402
+from autorecipe.index.schema import (  # noqa: E402
+    RecipeDetail,
+    RecipeIndex,
+    RecipeListing,
+    RecipeSummary,
+)
+
+
+def load_index(index: str | None = None) -> RecipeIndex:
+    """The recipe index: a bundled Megatron-Bridge version ("0.6.2", "0.5.1"), a path to
+    an index JSON file, or None for $AUTORECIPE_INDEX else the bundled 0.6.2.
+
+    >>> load_index("0.5.1").bridge_version
+    '0.5.1'
+    """
+    return _load_index(index)
+
+
+def list_recipes(
+    family: str | None = None,
+    mode: str | None = None,
+    kind: str | None = None,
+    gpu_type: str | None = None,
+    max_gpus: int | None = None,
+    index: str | None = None,
+) -> RecipeListing:
+    """Recipes matching every filter given (family, mode, kind, GPU type, at most N GPUs).
+
+    >>> rows = list_recipes(family="llama", mode="pretrain", kind="benchmark", gpu_type="h100")
+    >>> rows.recipes[0].name
+    'llama31_405b_pretrain_1024gpu_h100_bf16_config'
+    """
+    from autorecipe.errors import UserError, did_you_mean
+
+    idx = _load_index(index)
+    choices = {
+        "family": (family, sorted({r.family for r in idx.recipes if r.family})),
+        "mode": (mode, ["pretrain", "sft", "peft"]),
+        "kind": (kind, ["library", "benchmark"]),
+        "gpu type": (gpu_type, sorted({r.gpu_type for r in idx.recipes if r.gpu_type})),
+    }
+    for label, (value, allowed) in choices.items():
+        if value is not None and value not in allowed:
+            raise UserError(
+                f"unknown {label} {value!r} in the {idx.bridge_version} index; choose from: "
+                f"{', '.join(allowed)}.{did_you_mean(value, allowed)}"
+            )
+    if max_gpus is not None and max_gpus < 1:
+        raise UserError(f"--max-gpus must be a positive GPU count, not {max_gpus}.")
+    rows = [
+        RecipeSummary.of(r)
+        for r in idx.recipes
+        if (family is None or r.family == family)
+        and (mode is None or r.mode == mode)
+        and (kind is None or r.kind == kind)
+        and (gpu_type is None or r.gpu_type == gpu_type)
+        and (max_gpus is None or (r.num_gpus is not None and r.num_gpus <= max_gpus))
+    ]
+    return RecipeListing(bridge_version=idx.bridge_version, count=len(rows), recipes=rows)
+
+
+def show_recipe(name: str, kind: str | None = None, index: str | None = None) -> RecipeDetail:
+    """Every extracted field of one recipe with its provenance, unknowns with reasons.
+    A name both kinds use gives the library recipe unless kind="benchmark"; `also_as`
+    says the other kind exists.
+
+    >>> show_recipe("llama3_8b_pretrain_config").recipe.fields["context_parallel_size"]
+    2
+    """
+    from autorecipe.errors import UserError
+
+    if kind is not None and kind not in ("library", "benchmark"):
+        raise UserError(f"unknown kind {kind!r}; choose from: library, benchmark.")
+    idx = _load_index(index)
+    recipe = _find_recipe(idx, name, kind)  # type: ignore[arg-type]
+    return RecipeDetail(
+        bridge_version=idx.bridge_version, recipe=recipe, also_as=_other_kinds(idx, recipe)
+    )
+
+
+def build_index(source: str) -> RecipeIndex:
+    """Index a Megatron-Bridge release statically: a checkout (repo root or
+    src/megatron/bridge), a megatron_bridge-*.whl file, or "installed".
+
+    >>> build_index("megatron_bridge-0.6.2-py3-none-any.whl").bridge_version
+    '0.6.2'
+    """
+    from autorecipe.index.scan import build_index as _build
+
+    return _build(source)
+
+
+def index_json(index: RecipeIndex) -> str:
+    """The index as the JSON text that is bundled (compact, defaults left out).
+
+    >>> index_json(load_index("0.6.2")).startswith('{"schema_version"')
+    True
+    """
+    return index.model_dump_json(exclude_defaults=False, exclude_none=False)
+
+
+def lint_index(index: str | None = None):
+    """Recipes whose docstring claims a layout their code does not set.
+
+    >>> lint_index("0.6.2").findings[0].contradictions[0]  # doctest: +ELLIPSIS
+    'docstring says ...'
+    """
+    from autorecipe.index.lint import lint_index as _lint
+
+    return _lint(_load_index(index))
+
+
+def diff_indexes(old: str, new: str):
+    """Recipes added, removed, and fields changed between two indexes (versions or files).
+
+    >>> "library:llama3_8b_pretrain_2gpu_h100_bf16_config" in diff_indexes("0.5.1", "0.6.2").added
+    True
+    """
+    from autorecipe.index.diff import diff_indexes as _diff
+
+    return _diff(_load_index(old), _load_index(new))
+
+
 # --- catalog: model_info, gpu_info ------------------------------------------------------
 
 # --- layout: plan, estimate -------------------------------------------------------------
 
+from autorecipe.layout.plan import PlanResult  # noqa: E402
+from autorecipe.result import Candidate  # noqa: E402
+
+
+def plan(
+    model: str,
+    *,
+    gpus: int,
+    gpu_type: str,
+    mode: str = "pretrain",
+    seq_len: int | None = None,
+    precision: str = "bf16",
+    global_batch_size: int | None = None,
+    recipe: str | None = None,
+    top: int | None = 10,
+    explain: bool = False,
+    allow_cross_nvlink_tp: bool = False,
+) -> PlanResult:
+    """Every parallel layout Megatron-Core accepts for `model` on `gpus` GPUs, best first,
+    each with its memory per GPU (and speed when the throughput model applies).
+
+    `recipe` pins the recipe's own factors and GBS where they are valid here. When nothing
+    fits, the leanest layouts come back with `fits=False` and `advice` says what would fit;
+    when no layout is valid at all, UserError explains why. `explain=True` fills `rejected`.
+
+    Example:
+        >>> best = plan("llama3-8b", gpus=8, gpu_type="h100", seq_len=8192).candidates[0]
+        >>> best.layout.tp, best.memory.fits
+    """
+    from autorecipe.layout.plan import plan_layouts
+
+    return plan_layouts(
+        model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=seq_len, precision=precision,
+        global_batch_size=global_batch_size, recipe=recipe, top=top, explain=explain,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+    )  # fmt: skip
+
+
+def estimate(
+    model: str,
+    *,
+    gpus: int,
+    gpu_type: str,
+    mode: str = "pretrain",
+    precision: str = "bf16",
+    seq_len: int = 4096,
+    tp: int = 1,
+    pp: int = 1,
+    vp: int | None = None,
+    cp: int = 1,
+    ep: int = 1,
+    etp: int | None = None,
+    mbs: int = 1,
+    gbs: int | None = None,
+    sp: bool | None = None,
+    recompute: str = "none",
+    use_megatron_fsdp: bool = False,
+    allow_cross_nvlink_tp: bool = False,
+) -> Candidate:
+    """Memory (and speed) of one explicit layout; UserError listing the broken
+    Megatron-Core rules when the layout is invalid. `etp` defaults as Bridge >= 0.6 does
+    (1 with EP > 1, else TP); `sp` defaults to TP > 1; `gbs` to a per-mode default
+    rounded to a multiple of MBS×DP.
+
+    Example:
+        >>> c = estimate("qwen3-30b-a3b", gpus=8, gpu_type="h100", tp=1, ep=8, mode="sft")
+        >>> c.memory.per_gpu_gib, c.memory.fits
+    """
+    from autorecipe.layout.plan import estimate_layout
+
+    return estimate_layout(
+        model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
+        tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
+        recompute=recompute, use_megatron_fsdp=use_megatron_fsdp,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+    )  # fmt: skip
+
+
 # --- advice: recommend ------------------------------------------------------------------
 
 # --- lint: check ------------------------------------------------------------------------
+
+from autorecipe.advise.check import CheckReport  # noqa: E402
+
+
+def check(
+    recipe: str,
+    overrides: list[str] | None = None,
+    *,
+    gpus: int | None = None,
+    gpu_type: str | None = None,
+    model: str | None = None,
+    dataset: str | None = None,
+    kind: str | None = None,
+    index: str | None = None,
+) -> CheckReport:
+    """Lint a recipe plus launcher overrides on an allocation: findings and change classes.
+
+    `overrides` are run_recipe.py arguments: ``KEY=VALUE`` items (Hydra syntax) and the
+    flags ``-tp/-pp/-cp/-vp/-ep/-etp/-gb/-mb/-sl N``. `gpus`/`gpu_type` default to the
+    recipe's own; `model` (catalog name or config.json) to the recipe's model; `dataset`
+    is the run_recipe.py --dataset preset, if known.
+
+    >>> report = check("llama3_8b_pretrain_config", ["-tp", "6"], gpus=6, gpu_type="h100")
+    >>> [f.id for f in report.errors]
+    ['AR103']
+    """
+    from autorecipe.advise.check import check_recipe
+    from autorecipe.advise.overrides import parse_overrides
+    from autorecipe.catalog.gpus import resolve_gpu
+    from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
+    from autorecipe.errors import UserError
+
+    found = _find_recipe(_load_index(index), recipe, kind=kind)  # type: ignore[arg-type]
+    world = gpus if gpus is not None else found.num_gpus
+    if world is None:
+        raise UserError(f"{found.name} does not say its GPU count; pass --gpus N")
+    if world < 1:
+        raise UserError(f"--gpus {world}: the GPU count must be a positive integer")
+    gpu_name = gpu_type or found.gpu_type
+    if gpu_name is None:
+        raise UserError(f"{found.name} does not say its GPU type; pass --gpu-type (e.g. h100)")
+    parsed = parse_overrides(list(overrides or []))
+    if model is not None:
+        spec = resolve_model(model)
+    elif found.hf_model_id in catalog_entries():
+        try:
+            spec = catalog_spec(found.hf_model_id)
+        except UserError:
+            spec = None  # incomplete catalog facts: AR001 says which rules were skipped
+    else:
+        spec = None
+    return check_recipe(
+        found, parsed, world_size=world, gpu=resolve_gpu(gpu_name), spec=spec, dataset=dataset
+    )

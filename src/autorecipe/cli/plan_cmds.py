@@ -1,7 +1,205 @@
-"""(placeholder until this command group lands)"""
+"""`autorecipe plan` (every valid layout, best first) and `autorecipe estimate` (one layout)."""
+
+from __future__ import annotations
 
 import typer
 
+from autorecipe.cli._output import console, emit_json
+
+MODEL = typer.Option(
+    ..., "--model", "-m", help="Catalog name, Hugging Face id or config.json path."
+)
+GPUS = typer.Option(..., "--gpus", "-n", help="Total number of GPUs.")
+GPU_TYPE = typer.Option(..., "--gpu-type", "-g", help="GPU type, e.g. h100, h200, b200, gb200.")
+PRECISION = typer.Option("bf16", "--precision", help="bf16, fp8, mxfp8 or nvfp4.")
+JSON = typer.Option(False, "--json", help="Print one JSON document.")
+
+
+def _layout_text(lo) -> str:
+    parts = [f"TP{lo.tp}", f"PP{lo.pp}"]
+    if lo.vp:
+        parts.append(f"VP{lo.vp}")
+    parts += [f"CP{lo.cp}", f"DP{lo.dp}"]
+    if lo.ep > 1 or lo.etp > 1:
+        parts += [f"EP{lo.ep}", f"ETP{lo.etp}"]
+    return " ".join(parts)
+
+
+def _row(c) -> list[str]:
+    lo, mem, tput = c.layout, c.memory, c.throughput
+    recompute = (
+        lo.recompute
+        if lo.recompute != "full"
+        else f"full/{lo.recompute_method}/{lo.recompute_num_layers}"
+    )
+    split = lo.pipeline_layout or (
+        f"{lo.first_stage_layers}/…/{lo.last_stage_layers}" if lo.first_stage_layers else ""
+    )
+    return [
+        _layout_text(lo),
+        "on" if lo.sp else "off",
+        str(lo.mbs),
+        str(lo.gbs),
+        recompute,
+        f"{mem.per_gpu_gib:.1f}/{mem.capacity_gib:g}" if mem else "?",
+        "yes" if mem and mem.fits else "NO",
+        f"{tput.tokens_per_sec_per_gpu:,.0f}" if tput else "—",
+        f"{tput.mfu:.0%}" if tput else "—",
+        split[:40],
+    ]
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def plan(
+        model: str = MODEL,
+        mode: str = typer.Option("pretrain", "--mode", help="pretrain, sft or peft."),
+        gpus: int = GPUS,
+        gpu_type: str = GPU_TYPE,
+        seq_len: int | None = typer.Option(
+            None, "--seq-len", help="Sequence length (default 4096, or the recipe's)."
+        ),
+        precision: str = PRECISION,
+        global_batch_size: int | None = typer.Option(
+            None,
+            "--global-batch-size",
+            "-gb",
+            help="Global batch size (default: the recipe's, else 512 pretrain / 128 finetune rounded to DP).",
+        ),
+        recipe: str | None = typer.Option(
+            None, "--recipe", help="Start from this recipe's layout and GBS."
+        ),
+        top: int = typer.Option(10, "--top", help="How many layouts to show."),
+        explain: bool = typer.Option(
+            False, "--explain", help="Also list every refused factor value and why."
+        ),
+        allow_cross_nvlink_tp: bool = typer.Option(
+            False, "--allow-cross-nvlink-tp", help="Allow TP beyond the NVLink domain."
+        ),
+        as_json: bool = JSON,
+    ) -> None:
+        """Every parallel layout Megatron-Core accepts for the allocation, best first, with memory per GPU.
+
+        Example: autorecipe plan --model llama3-8b --mode pretrain --gpus 8 --gpu-type h100 --seq-len 8192
+        """
+        from autorecipe import api
+
+        result = api.plan(
+            model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=seq_len, precision=precision,
+            global_batch_size=global_batch_size, recipe=recipe, top=top, explain=explain,
+            allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+        )  # fmt: skip
+        if as_json:
+            emit_json(
+                {
+                    "candidates": [c.to_json() for c in result.candidates],
+                    "fits": result.fits,
+                    "advice": result.advice,
+                    "rejected": result.rejected,
+                }
+            )
+            return
+        from rich.table import Table
+
+        out = console()
+        table = Table(title=f"{model} · {mode} · {gpus} × {gpu_type}")
+        for col in (
+            "layout",
+            "SP",
+            "MBS",
+            "GBS",
+            "recompute",
+            "GiB/GPU",
+            "fits",
+            "tok/s/GPU",
+            "MFU",
+            "stages",
+        ):
+            table.add_column(col)
+        for c in result.candidates:
+            table.add_row(*_row(c))
+        out.print(table)
+        if not result.fits:
+            out.print(f"[bold red]Nothing fits.[/] {result.candidates[0].findings[0].message}")
+            for line in result.advice:
+                out.print(f"  • {line}")
+        seen = set()
+        for c in result.candidates[:1]:
+            for f in c.findings:
+                if f.id not in seen and f.id != "nothing_fits":
+                    seen.add(f.id)
+                    out.print(f"[yellow]{f.severity}[/] {f.id}: {f.message}")
+        if explain:
+            out.print("[bold]Refused:[/]")
+            for r in result.rejected:
+                out.print(f"  {r['factor']}={r['value']}: {r['reason']}")
+
+    @app.command()
+    def estimate(
+        model: str = MODEL,
+        gpus: int = GPUS,
+        gpu_type: str = GPU_TYPE,
+        mode: str = typer.Option("pretrain", "--mode", help="pretrain, sft or peft."),
+        precision: str = PRECISION,
+        seq_len: int = typer.Option(4096, "--seq-len", help="Sequence length."),
+        tp: int = typer.Option(1, "-tp", "--tp", help="Tensor parallel size."),
+        pp: int = typer.Option(1, "-pp", "--pp", help="Pipeline parallel size."),
+        vp: int | None = typer.Option(
+            None, "-vp", "--vp", help="Virtual pipeline stages per PP rank."
+        ),
+        cp: int = typer.Option(1, "-cp", "--cp", help="Context parallel size."),
+        ep: int = typer.Option(1, "-ep", "--ep", help="Expert parallel size."),
+        etp: int | None = typer.Option(
+            None,
+            "-etp",
+            "--etp",
+            help="Expert tensor parallel size (default: 1 with EP > 1, else TP).",
+        ),
+        mbs: int = typer.Option(1, "-mb", "--mbs", help="Micro batch size."),
+        gbs: int | None = typer.Option(None, "-gb", "--gbs", help="Global batch size."),
+        sp: bool | None = typer.Option(
+            None, "--sp/--no-sp", help="Sequence parallel (default: on when TP > 1)."
+        ),
+        recompute: str = typer.Option("none", "--recompute", help="none, selective or full."),
+        fsdp: bool = typer.Option(False, "--fsdp", help="Megatron-FSDP (optim_grads_params)."),
+        allow_cross_nvlink_tp: bool = typer.Option(
+            False, "--allow-cross-nvlink-tp", help="Allow TP beyond the NVLink domain."
+        ),
+        as_json: bool = JSON,
+    ) -> None:
+        """Memory per GPU (and speed) of one explicit layout; exit 2 with the broken rules if Megatron-Core would reject it.
+
+        Example: autorecipe estimate --model qwen3-30b-a3b --gpus 8 --gpu-type h100 --mode sft -tp 1 -ep 8
+        """
+        from autorecipe import api
+
+        c = api.estimate(
+            model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
+            tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
+            recompute=recompute, use_megatron_fsdp=fsdp,
+            allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+        )  # fmt: skip
+        if as_json:
+            emit_json(c.to_json())
+            return
+        out = console()
+        mem = c.memory
+        out.print(
+            f"[bold]{_layout_text(c.layout)}[/] SP={'on' if c.layout.sp else 'off'} MBS={c.layout.mbs} GBS={c.layout.gbs}"
+        )
+        b = mem.breakdown
+        out.print(
+            f"memory per GPU: {mem.per_gpu_gib:.1f} GiB of {mem.capacity_gib:g} usable — "
+            f"{'fits' if mem.fits else 'DOES NOT FIT'}\n"
+            f"  weights {b.weights:.1f} · gradients {b.gradients:.1f} · optimizer {b.optimizer:.1f} · "
+            f"activations {b.activations:.1f} · other {b.other:.1f} GiB"
+        )
+        if c.throughput:
+            t = c.throughput
+            out.print(
+                f"speed: {t.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, {t.model_tflops_per_gpu:.0f} "
+                f"TFLOP/s/GPU, MFU {t.mfu:.0%}, step {t.step_time_s:.2f} s"
+            )
+        for f in c.findings:
+            out.print(f"[yellow]{f.severity}[/] {f.id}: {f.message} Fix: {f.fix}")
+        out.print("assumptions: " + "; ".join(mem.assumptions))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autorecipe.catalog import params
+from autorecipe.catalog.layers import LayerKind, is_gated, layer_kinds
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.stages import Stage, layers_per_stage
@@ -42,94 +44,170 @@ LORA_TARGETS = "linear_qkv, linear_proj, linear_fc1, linear_fc2"
 
 
 @dataclass(frozen=True)
+class LayerShape:
+    """One kind of decoder layer: parameters by how they shard, activation widths per token."""
+
+    label: str
+    tp_split: int  # parameters split over TP (projections, dense MLP, shared experts)
+    kv: int  # GQA K/V projections: split over TP, replicated once TP exceeds the KV heads
+    replicated: int  # held whole by every TP rank (norms, router, MLA down-projections)
+    routed: int  # routed experts, split over EP×ETP
+    # activation bytes per token kept for backward (16-bit), before TP/SP division
+    act_replicated: float  # replicated over TP unless SP shards the sequence
+    act_split: float  # split over TP
+    act_kv: float  # K/V activations (replicated like `kv` when TP exceeds the KV heads)
+    lora: int  # LoRA adapter parameters at rank 1 (scale by the rank)
+
+
+@dataclass(frozen=True)
 class Shapes:
-    """Per-layer parameter and activation widths of a model, computed once per spec."""
+    """What the memory model needs of a model, computed once per spec."""
 
     h: int
     vocab: int
     tied: bool
-    gated: bool
-    norm_params: int  # per norm (1 for RMSNorm, 2 for LayerNorm) × h
-    # attention: TP-sharded and replicated parameter counts (KV at full width)
-    attn_sharded: int
-    attn_kv: int  # K and V projection params (replicated when TP > KV heads)
-    attn_replicated: int
-    q_width: int  # a·d_h (or a·d_v for MLA output)
-    kv_width: int  # g·d_h (MLA: the up-projected K and V widths per token)
     kv_heads: int
-    mla_latent: int  # per-token latent widths kept (MLA only)
-    ffn: int
-    moe_ffn: int
     experts: int
     topk: int
-    shared_ffn: int
-    moe_layers: frozenset[int]
-    num_layers: int
+    layers: tuple[LayerShape, ...]
+    mtp: LayerShape | None
     mtp_layers: int
     dropout: bool  # hidden dropout on: its 1-byte masks are kept for backward
+    labels: frozenset[str] = frozenset()
 
-    def is_moe(self, layer: int) -> bool:
-        return layer in self.moe_layers
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+
+def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, float, float, float, int]:
+    """(tp_split, kv, replicated, act_replicated, act_split, act_kv, lora) of a mixer."""
+    h, a, g, d = spec.hidden_size, spec.num_attention_heads, spec.num_key_value_heads, spec.head_dim
+    if mixer in ("attention", "swa"):
+        q = a * d * (2 if spec.attention_output_gate else 1)
+        kv = 2 * h * g * d
+        total = params.attention_params(spec)
+        # Q, K, V kept for flash attention's backward; its output is linear_proj's input
+        return total - kv, kv, 0, 4.0 * h, 4.0 * q, 4.0 * g * d, h + q + 2 * g * d + a * d + h
+    if mixer == "mla":
+        nope, rope = spec.qk_nope_head_dim or 0, spec.qk_rope_head_dim or 0
+        v, r_kv, r_q = spec.v_head_dim or nope, spec.kv_lora_rank or 0, spec.q_lora_rank or 0
+        # down-projections and latent norms: TE builds them as duplicated (replicated) linears
+        down = (h * r_q + r_q if r_q else 0) + h * (r_kv + rope) + r_kv
+        total = params.mla_params(spec)
+        up = 2 * a * (nope + rope) + 2 * a * v  # Q, K, V and the attention output
+        return (
+            total - down,
+            0,
+            down,
+            4.0 * h + 4.0 * (r_q + r_kv + rope),
+            2.0 * up,
+            0.0,
+            (h + r_q + r_kv + rope) + (r_q or h) + r_kv + a * (2 * nope + rope + v) + a * v + h,
+        )
+    if mixer == "mamba":
+        heads, hd = spec.mamba_num_heads or 0, spec.mamba_head_dim or 0
+        groups, state = spec.mamba_num_groups or 1, spec.mamba_state_dim or 0
+        inner = heads * hd
+        width = 2 * inner + 2 * groups * state + heads
+        total = params.mamba_params(spec)
+        return (
+            total,
+            0,
+            0,
+            4.0 * h,
+            2.0 * width + 2.0 * (inner + 2 * groups * state) + 4.0 * inner,
+            0.0,
+            h + width + inner + h,
+        )
+    if mixer == "gdn":
+        la = spec.linear_attention or {}
+        qk = la.get("linear_num_key_heads", 16) * la.get("linear_key_head_dim", 128)
+        vv = la.get("linear_num_value_heads", 32) * la.get("linear_value_head_dim", 128)
+        total = params.gdn_params(spec)
+        return (
+            total,
+            0,
+            0,
+            4.0 * h,
+            2.0 * (2 * qk + 2 * vv) + 2.0 * (2 * qk + vv) + 4.0 * vv,
+            0.0,
+            h + 2 * qk + 2 * vv + vv + h,
+        )
+    return 0, 0, 0, 0.0, 0.0, 0.0, 0
+
+
+def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
+    h = spec.hidden_size
+    gated = is_gated(spec)
+    act = 6.0 if gated else 4.0  # fc1 output (2f wide when gated) and the activation output
+    tp_split, kv, replicated, act_rep, act_split, act_kv, lora = _mixer_shape(spec, kind.mixer)
+    routed = 0
+    if kind.mlp == "dense":
+        f = spec.intermediate_size or 0
+        tp_split += params.mlp_params(h, f, gated)
+        act_rep += 4.0 * h
+        act_split += act * f
+        lora += h + (2 if gated else 1) * f + f + h
+    elif kind.mlp == "moe":
+        routed_p, _, shared_p, router = params.moe_params(spec)
+        f_e, f_sh = spec.moe_intermediate_size or 0, spec.shared_expert_intermediate_size or 0
+        k, width = spec.num_experts_per_tok or 1, spec.moe_latent_size or h
+        latent = 2 * h * spec.moe_latent_size if spec.moe_latent_size else 0
+        routed = routed_p - latent
+        tp_split += shared_p
+        replicated += router + latent
+        # router logits and probabilities (fp32); k routed copies of each token and the
+        # expert MLP widths (balanced routing); the shared expert like a dense MLP
+        act_rep += 4.0 * h + 8.0 * (spec.num_experts or 0)
+        act_split += k * (2.0 * width + act * f_e) + act * f_sh + (4.0 * width if latent else 0)
+        # one LoRA adapter shared by the local experts of a grouped linear
+        lora += width + (2 if gated else 1) * f_e + f_e + width
+    norm_count = 1 if spec.hybrid_layer_pattern else 2
+    replicated += norm_count * h
+    if float(spec.extra.get("hidden_dropout") or 0) > 0:
+        act_rep += h * (int(kind.mixer != "none") + int(kind.mlp != "none"))
+    return LayerShape(
+        kind.label, tp_split, kv, replicated, routed, act_rep, act_split, act_kv, lora
+    )
 
 
 def model_shapes(spec: ModelSpec) -> Shapes:
-    """The widths the memory model needs, from a ModelSpec."""
-    h, a, g = spec.hidden_size, spec.num_attention_heads, spec.num_key_value_heads
-    d_h = spec.head_dim
-    gated = spec.activation in ("swiglu", "geglu", "silu_glu")
-    if spec.is_mla:
-        d_qk = spec.qk_nope_head_dim or d_h
-        d_rope = spec.qk_rope_head_dim or 0
-        d_v = spec.v_head_dim or d_h
-        r_kv = spec.kv_lora_rank or 0
-        r_q = spec.q_lora_rank
-        q_up = r_q * a * (d_qk + d_rope) if r_q else h * a * (d_qk + d_rope)
-        attn_sharded = q_up + r_kv * a * (d_qk + d_v) + a * d_v * h
-        # down-projections and latent norms are replicated over TP (TE duplicated linears)
-        attn_replicated = (r_q * h + r_q if r_q else 0) + h * (r_kv + d_rope) + r_kv
-        attn_kv = 0
-        q_width, kv_width = a * (d_qk + d_rope), a * (d_qk + d_rope + d_v)
-        mla_latent = (r_q or 0) + r_kv + d_rope
-        kv_heads = a
-    else:
-        attn_sharded = 2 * h * a * d_h
-        attn_kv = 2 * h * g * d_h
-        attn_replicated = 0
-        q_width, kv_width, mla_latent, kv_heads = a * d_h, g * d_h, 0, g
-    layers = spec.num_hidden_layers
-    if spec.is_moe:
-        first_dense = spec.first_k_dense_replace or 0
-        moe_layers = frozenset(range(first_dense, layers))
-        shared = spec.shared_expert_intermediate_size or (
-            (spec.n_shared_experts or 0) * (spec.moe_intermediate_size or 0)
+    """The per-layer shapes the memory model needs, from a ModelSpec (via catalog counts)."""
+    kinds = layer_kinds(spec)
+    cache: dict[LayerKind, LayerShape] = {}
+    layers = tuple(cache.setdefault(k, _layer_shape(spec, k)) for k in kinds)
+    mtp = int(spec.mtp_num_layers or 0)
+    mtp_shape = None
+    if mtp and layers:
+        last = layers[-1]
+        h = spec.hidden_size
+        # an MTP block: a copy of the last layer plus the eh-projection (2h → h) and two norms
+        mtp_shape = LayerShape(
+            last.label + "+mtp",
+            last.tp_split + 2 * h * h,
+            last.kv,
+            last.replicated + 2 * h,
+            last.routed,
+            last.act_replicated + 4.0 * h,
+            last.act_split,
+            last.act_kv,
+            last.lora,
         )
-    else:
-        moe_layers, shared = frozenset(), 0
-    mtp = int(spec.extra.get("mtp_num_layers") or spec.extra.get("num_nextn_predict_layers") or 0)
     return Shapes(
-        h=h,
+        h=spec.hidden_size,
         vocab=spec.vocab_size,
         tied=spec.tie_word_embeddings,
-        gated=gated,
-        norm_params=(2 if spec.norm == "LayerNorm" else 1) * h,
-        attn_sharded=attn_sharded,
-        attn_kv=attn_kv,
-        attn_replicated=attn_replicated,
-        q_width=q_width,
-        kv_width=kv_width,
-        kv_heads=kv_heads,
-        mla_latent=mla_latent,
-        ffn=spec.intermediate_size or 0,
-        moe_ffn=spec.moe_intermediate_size or 0,
+        kv_heads=spec.num_attention_heads if spec.is_mla else spec.num_key_value_heads,
         experts=spec.num_experts or 0,
         topk=spec.num_experts_per_tok or 0,
-        shared_ffn=shared,
-        moe_layers=moe_layers,
-        num_layers=layers,
+        layers=layers,
+        mtp=mtp_shape,
         mtp_layers=mtp,
         # Bridge's Llama/Qwen/DeepSeek providers set hidden_dropout=0 (no masks kept);
         # a spec says otherwise through extra["hidden_dropout"]
         dropout=float(spec.extra.get("hidden_dropout") or 0) > 0,
+        labels=frozenset(k.label for k in kinds),
     )
 
 
@@ -146,100 +224,59 @@ class StageParams:
     lora: float  # adapter parameters (PEFT), trainable
 
 
-def _mlp_mult(shapes: Shapes) -> int:
-    return 3 if shapes.gated else 2
+def _kv_factor(shapes: Shapes, tp: int) -> float:
+    return max(shapes.kv_heads, tp) / shapes.kv_heads
 
 
-def _layer_params(shapes: Shapes, layout: Layout, layer: int) -> tuple[float, float]:
-    """(dense-per-GPU, expert-per-GPU) parameters of one decoder layer."""
+def _layer_params(shapes: Shapes, layout: Layout, layer: LayerShape) -> tuple[float, float, float]:
+    """(dense, expert, replicated) parameters of one layer on one GPU."""
     t = layout.tp
-    kv = shapes.attn_kv * max(shapes.kv_heads, t) / shapes.kv_heads if shapes.attn_kv else 0
-    dense = (shapes.attn_sharded + kv) / t + shapes.attn_replicated + 2 * shapes.norm_params
-    expert = 0.0
-    if shapes.is_moe(layer):
-        h = shapes.h
-        expert = _mlp_mult(shapes) * h * shapes.moe_ffn * shapes.experts / (layout.ep * layout.etp)
-        dense += _mlp_mult(shapes) * h * shapes.shared_ffn / t + h * shapes.experts
-    else:
-        dense += _mlp_mult(shapes) * shapes.h * shapes.ffn / t
-    return dense, expert
-
-
-def _lora_layer_params(shapes: Shapes, layout: Layout, layer: int, rank: int) -> float:
-    """Adapter parameters per GPU for one layer: r·(in + out) per adapted linear, over TP."""
-    h, t = shapes.h, layout.tp
-    qkv_out = shapes.q_width + 2 * shapes.kv_width if not shapes.mla_latent else shapes.q_width
-    attn = rank * (h + qkv_out) + rank * (shapes.q_width + h)
-    if shapes.is_moe(layer):
-        f = shapes.moe_ffn
-        # one adapter shared by the local experts of a grouped linear (share_expert_adapters)
-        mlp = rank * (h + (2 if shapes.gated else 1) * f) + rank * (f + h)
-    else:
-        f = shapes.ffn
-        mlp = rank * (h + (2 if shapes.gated else 1) * f) + rank * (f + h)
-    return (attn + mlp) / t
+    dense = (layer.tp_split + layer.kv * _kv_factor(shapes, t)) / t + layer.replicated
+    return dense, layer.routed / (layout.ep * layout.etp), layer.replicated
 
 
 def stage_params(
     shapes: Shapes, layout: Layout, stage: Stage, *, lora_rank: int | None = None
 ) -> StageParams:
     """Parameters on one GPU of `stage`, split dense/expert, plus adapters for PEFT."""
-    dense = expert = lora = 0.0
-    for layer in stage.layers:
-        d, e = _layer_params(shapes, layout, layer)
+    members = [shapes.layers[i] for i in stage.layers]
+    if stage.mtp_layers and shapes.mtp is not None:
+        members += [shapes.mtp] * stage.mtp_layers
+    dense = expert = replicated = lora = 0.0
+    for layer in members:
+        d, e, r = _layer_params(shapes, layout, layer)
         dense += d
         expert += e
-        if lora_rank:
-            lora += _lora_layer_params(shapes, layout, layer, lora_rank)
-    if stage.mtp_layers:
-        last = shapes.num_layers - 1
-        d, e = _layer_params(shapes, layout, last)
-        # each MTP block adds an eh-projection (2h→h) and two norms
-        dense += stage.mtp_layers * (
-            d + 2 * shapes.h * shapes.h / layout.tp + 2 * shapes.norm_params
-        )
-        expert += stage.mtp_layers * e
+        replicated += r
+        lora += (lora_rank or 0) * layer.lora / layout.tp
     embedding = shapes.vocab * shapes.h / layout.tp
     if stage.has_embedding:
         dense += embedding
     if stage.has_output:
-        dense += shapes.norm_params
+        dense += shapes.h  # final norm
         # untied: an output layer; tied with PP > 1: a synchronised copy on the last stage
         if not shapes.tied or layout.pp > 1:
             dense += embedding
-    linear = dense + expert - 2 * shapes.norm_params * len(stage.layers)
-    return StageParams(dense=dense, expert=expert, linear=linear, lora=lora)
+    return StageParams(dense=dense, expert=expert, linear=dense + expert - replicated, lora=lora)
 
 
 # --- activations --------------------------------------------------------------------------
 
 
-def layer_activation_bytes_per_token(shapes: Shapes, layout: Layout, layer: int) -> float:
+def layer_activation_bytes_per_token(shapes: Shapes, layout: Layout, layer: LayerShape) -> float:
     """Bytes one decoder layer keeps per token for backward, on one GPU, without recompute.
 
-    Korthikanti's 34·h per token (16-bit, flash attention, MHA, f = 4h) generalised:
-    LayerNorm inputs 4h; attention 2h + 4·q + 4·kv (QKV input, Q/K/V, projection input);
-    MLP 2h + 4f (non-gated) or 6f (gated: fc1 is 2f wide); plus two 1-byte dropout masks
-    (h each) when hidden dropout is on. Without SP the norms, inputs and masks (8h or 10h)
-    are replicated over TP and the rest is split.
+    Korthikanti's 34·h per token (16-bit, MHA, f = 4h, with dropout) generalised: norm
+    inputs and linear inputs 8h; attention Q, K, V and output 4·q + 4·kv (flash attention:
+    no s² term); MLP fc1 output and activation 4f, or 6f when gated (fc1 is 2f wide);
+    1-byte dropout masks when hidden dropout is on. Without SP the replicated part (norm
+    and linear inputs, masks) stays whole on every TP rank and the rest is split.
     """
-    h, t = shapes.h, layout.tp
-    kv_local = shapes.kv_width * max(shapes.kv_heads, t) / shapes.kv_heads
-    sharded = 4 * shapes.q_width + 4 * kv_local
-    replicated = (10.0 if shapes.dropout else 8.0) * h + 4 * shapes.mla_latent
-    act = 6 if shapes.gated else 4
-    if shapes.is_moe(layer):
-        # router logits and probabilities in fp32, replicated over TP
-        replicated += 8 * shapes.experts
-        # routed tokens: k copies of the input (2h) and the expert MLP widths, split over
-        # TP×ETP / ETP (tokens gathered over ETP, FFN split over ETP); balanced routing assumed
-        sharded += shapes.topk * (2 * h + act * shapes.moe_ffn)
-        sharded += act * shapes.shared_ffn
-    else:
-        sharded += act * shapes.ffn
+    t = layout.tp
+    split = layer.act_split + layer.act_kv * _kv_factor(shapes, t)
     if layout.sp and t > 1:
-        return (replicated + sharded) / t
-    return replicated + sharded / t
+        return (layer.act_replicated + split) / t
+    return layer.act_replicated + split / t
 
 
 def _stored_chunks(layout: Layout, rank: int, microbatches: int) -> int:
@@ -264,11 +301,13 @@ def stage_activation_bytes(
     chunks = _stored_chunks(layout, stage.rank, microbatches)
     v = len(stage.chunk_sizes) or 1
     # layer-microbatches held: `chunks` chunk-activations of (layers / v) layers each
-    per_layer = [layer_activation_bytes_per_token(shapes, layout, i) for i in stage.layers]
-    if stage.mtp_layers:
-        per_layer += [layer_activation_bytes_per_token(shapes, layout, shapes.num_layers - 1)] * (
-            stage.mtp_layers
-        )
+    per_layer = [
+        layer_activation_bytes_per_token(shapes, layout, shapes.layers[i]) for i in stage.layers
+    ]
+    if stage.mtp_layers and shapes.mtp is not None:
+        per_layer += [
+            layer_activation_bytes_per_token(shapes, layout, shapes.mtp)
+        ] * stage.mtp_layers
     mean_layer = sum(per_layer) / len(per_layer)
     layers_here = len(per_layer)
     held = chunks * layers_here / v  # layer-microbatches
@@ -291,7 +330,7 @@ def stage_activation_bytes(
     if stage.has_output:
         # output-layer input (fp32 after the final norm) and fp32 logits over the local vocab
         transient += 4 * tokens * (shapes.h + shapes.vocab) / layout.tp
-    if shapes.moe_layers and layout.ep > 1:
+    if shapes.experts and layout.ep > 1:
         # all-to-all dispatch send + receive buffers for one layer's routed tokens
         transient += 2 * shapes.topk * (tokens / sp_div) * shapes.h * 2
     return stored, transient

@@ -25,7 +25,7 @@ from autorecipe.estimate.memory import (
 )
 from autorecipe.layout.rules import check_layout, divisors
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.stages import even_splits
+from autorecipe.layout.stages import balanced_layout, even_splits
 from autorecipe.result import Candidate, Finding
 
 DEFAULT_GBS = {"pretrain": 512, "sft": 128, "peft": 128}
@@ -122,6 +122,12 @@ def _pp_splits(s: _Search, t: int) -> list[tuple[int, list[dict[str, Any]]]]:
             first, last = rest - rest // 2, rest // 2
             if p == 2 or (first >= 1 and last >= 1):
                 options.append({"vp": None, "first_stage_layers": first, "last_stage_layers": last})
+            # interleaving an uneven split needs an explicit layout string
+            for v in (2, 4):
+                text = balanced_layout(layers, p, v, s.shapes.mtp_layers)
+                if text is not None:
+                    options.append({"vp": v, "pipeline_layout": text})
+                    break
         if not options:
             s.reject("pp", p, f"{layers} layers do not split over PP={p}")
             continue

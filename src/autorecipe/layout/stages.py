@@ -37,6 +37,36 @@ def even_splits(num_layers: int, pp: int, limit_vp: int = 8) -> list[int]:
     return [v for v in range(2, limit_vp + 1) if num_layers % (pp * v) == 0]
 
 
+def balanced_layout(num_layers: int, pp: int, vp: int, mtp_layers: int = 0) -> str | None:
+    """A pipeline_model_parallel_layout for PP×VP stages when layers do not split evenly.
+
+    Each stage gets ⌊L/(PP·VP)⌋ or one more decoder layer; the extra layers go to the
+    middle stages first, because the first stage also holds the embedding and the last the
+    output layer and loss. None when a stage would be empty.
+
+    Example:
+        >>> balanced_layout(61, 16, 1)
+        'Et*3|t*4|…|t*4|t*3L'
+    """
+    stages = pp * vp
+    base, extra = divmod(num_layers, stages)
+    if base == 0:
+        return None
+    middle = list(range(1, stages - 1))
+    bumped = set(middle[:extra]) | ({0, stages - 1} if extra > len(middle) else set())
+    bumped |= set(range(stages)) if extra > len(middle) + 2 else set()
+    parts = []
+    for i in range(stages):
+        n = base + (1 if i in bumped else 0)
+        text = f"t*{n}" if n > 1 else "t"
+        if i == 0:
+            text = "E" + text
+        if i == stages - 1:
+            text += "m" * mtp_layers + "L"
+        parts.append(text)
+    return "|".join(parts)
+
+
 def _expand(layout: str) -> list[str]:
     text = layout.replace(" ", "")
     group = re.compile(r"\(([^()]*)\)\*(\d+)")

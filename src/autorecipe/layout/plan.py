@@ -1,0 +1,261 @@
+"""`plan` and `estimate` over names: resolve the model and GPU, validate the inputs, and
+answer with candidates (or a clear explanation when there is nothing to answer with)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.errors import UserError
+from autorecipe.layout.rules import check_layout
+from autorecipe.layout.schema import Layout
+from autorecipe.layout.search import (
+    DEFAULT_GBS,
+    Rejection,
+    enumerate_layouts,
+    explain_rejections,
+    what_would_fit,
+)
+from autorecipe.result import Candidate, Finding, RecipeRef
+
+MODES = ("pretrain", "sft", "peft")
+PRECISIONS = ("bf16", "fp8", "mxfp8", "nvfp4")
+RECOMPUTES = ("none", "selective", "full")
+DEFAULT_SEQ_LEN = 4096
+# index `fields` keys → Layout fields (what a recipe pins when --recipe is given)
+RECIPE_FIELDS = {
+    "tensor_model_parallel_size": "tp",
+    "pipeline_model_parallel_size": "pp",
+    "virtual_pipeline_model_parallel_size": "vp",
+    "context_parallel_size": "cp",
+    "expert_model_parallel_size": "ep",
+    "expert_tensor_parallel_size": "etp",
+    "micro_batch_size": "mbs",
+}
+
+
+class PlanResult(BaseModel):
+    """Valid layouts best first; why values were refused; what would fit when nothing does."""
+
+    candidates: list[Candidate]
+    fits: bool
+    advice: list[str] = Field(default_factory=list)
+    rejected: list[dict[str, Any]] = Field(default_factory=list)
+    pinned: dict[str, Any] = Field(default_factory=dict)
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UserError(f"--{name} {value!r} is not one of: {', '.join(allowed)}.")
+    return value
+
+
+def _resolve(model: str, gpu_type: str) -> tuple[ModelSpec, GPUSpec]:
+    from autorecipe.catalog.gpus import resolve_gpu
+    from autorecipe.catalog.models import resolve_model
+
+    return resolve_model(model), resolve_gpu(gpu_type)
+
+
+def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], int | None, int | None]:
+    """Layout factors, GBS and sequence length a recipe sets (from the bundled index)."""
+    if importlib.util.find_spec("autorecipe.index.load") is None:
+        raise UserError("--recipe needs the recipe index, which this build does not have yet.")
+    from autorecipe.index.load import find_recipe, load_index
+
+    found = find_recipe(load_index(), recipe)
+    fields = found.fields
+    pins = {
+        RECIPE_FIELDS[k]: v
+        for k, v in fields.items()
+        if k in RECIPE_FIELDS and isinstance(v, int) and not isinstance(v, bool)
+    }
+    gbs = fields.get("global_batch_size")
+    seq = fields.get("dataset.seq_length") or fields.get("seq_length")
+    ref = RecipeRef(name=found.name, kind=found.kind, alias_of=found.alias_of)
+    return (
+        ref,
+        pins,
+        gbs if isinstance(gbs, int) else None,
+        seq if isinstance(seq, int) else None,
+    )
+
+
+def _rejections(items: list[Rejection]) -> list[dict[str, Any]]:
+    return [{"factor": r.factor, "value": r.value, "reason": r.reason} for r in items]
+
+
+def plan_layouts(
+    model: str,
+    *,
+    gpus: int,
+    gpu_type: str,
+    mode: str = "pretrain",
+    seq_len: int | None = None,
+    precision: str = "bf16",
+    global_batch_size: int | None = None,
+    recipe: str | None = None,
+    top: int | None = 10,
+    explain: bool = False,
+    allow_cross_nvlink_tp: bool = False,
+) -> PlanResult:
+    """See autorecipe.api.plan."""
+    _check_choice("mode", mode, MODES)
+    _check_choice("precision", precision, PRECISIONS)
+    if gpus < 1:
+        raise UserError(f"--gpus must be at least 1 (got {gpus}).")
+    if top is not None and top < 1:
+        raise UserError(f"--top must be at least 1 (got {top}).")
+    if global_batch_size is not None and global_batch_size < 1:
+        raise UserError(f"--global-batch-size must be at least 1 (got {global_batch_size}).")
+    spec, gpu = _resolve(model, gpu_type)
+    ref, pins = None, {}
+    if recipe:
+        ref, pins, recipe_gbs, recipe_seq = _recipe_pins(recipe)
+        global_batch_size = global_batch_size or recipe_gbs
+        seq_len = seq_len or recipe_seq
+    seq_len = seq_len or DEFAULT_SEQ_LEN
+    if seq_len < 1:
+        raise UserError(f"--seq-len must be at least 1 (got {seq_len}).")
+    kwargs = dict(
+        world_size=gpus, gpu=gpu, seq_len=seq_len, mode=mode, gbs=global_batch_size,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+    )  # fmt: skip
+    candidates = enumerate_layouts(spec, precision=precision, fixed=pins, top=top, **kwargs)
+    if not candidates and pins:
+        # the recipe's own factors do not work here: resize freely, keep its GBS
+        candidates = enumerate_layouts(spec, precision=precision, top=top, **kwargs)
+    rejected = explain_rejections(spec, fixed=pins, **kwargs) if explain or not candidates else []
+    if not candidates:
+        reasons = (
+            "; ".join(f"{r.factor}={r.value}: {r.reason}" for r in rejected[:8])
+            or "no factor combination passes Megatron-Core's rules"
+        )
+        raise UserError(
+            f"No parallel layout of {spec.hf_id or model} is valid on {gpus} GPUs "
+            f"(seq {seq_len}, GBS {global_batch_size or DEFAULT_GBS[mode]}): {reasons}. "
+            "Try a GPU count with more small factors (e.g. a multiple of 8) or another GBS."
+        )
+    for c in candidates:
+        c.recipe = ref
+    fits = bool(candidates[0].memory and candidates[0].memory.fits)
+    advice: list[str] = []
+    if not fits:
+        advice = what_would_fit(
+            spec, world_size=gpus, gpu=gpu, seq_len=seq_len, mode=mode,
+            gbs=global_batch_size, best=candidates[0],
+        )  # fmt: skip
+        note = Finding(
+            id="nothing_fits",
+            severity="error",
+            message=(
+                f"No valid layout fits in {gpu.usable_memory_gib:g} GiB per {gpu.key}: the "
+                f"leanest needs {candidates[0].memory.per_gpu_gib:.1f} GiB even with full recompute."
+            ),
+            fix="; ".join(advice),
+        )
+        for c in candidates:
+            c.findings.insert(0, note)
+    return PlanResult(
+        candidates=candidates, fits=fits, advice=advice, rejected=_rejections(rejected), pinned=pins
+    )
+
+
+def estimate_layout(
+    model: str,
+    *,
+    gpus: int,
+    gpu_type: str,
+    mode: str = "pretrain",
+    precision: str = "bf16",
+    seq_len: int = DEFAULT_SEQ_LEN,
+    tp: int = 1,
+    pp: int = 1,
+    vp: int | None = None,
+    cp: int = 1,
+    ep: int = 1,
+    etp: int | None = None,
+    mbs: int = 1,
+    gbs: int | None = None,
+    sp: bool | None = None,
+    recompute: str = "none",
+    cp_comm_type: str | None = None,
+    use_megatron_fsdp: bool = False,
+    use_distributed_optimizer: bool = True,
+    allow_cross_nvlink_tp: bool = False,
+) -> Candidate:
+    """See autorecipe.api.estimate."""
+    _check_choice("mode", mode, MODES)
+    _check_choice("precision", precision, PRECISIONS)
+    _check_choice("recompute", recompute, RECOMPUTES)
+    spec, gpu = _resolve(model, gpu_type)
+    for name, value in (
+        ("tp", tp),
+        ("pp", pp),
+        ("cp", cp),
+        ("ep", ep),
+        ("mb", mbs),
+        ("gpus", gpus),
+    ):
+        if value < 1:
+            raise UserError(f"-{name} must be at least 1 (got {value}).")
+    mp = tp * pp * cp
+    if gpus % mp:
+        raise UserError(
+            f"TP×PP×CP = {tp}×{pp}×{cp} = {mp} does not divide {gpus} GPUs, so DP is not an "
+            f"integer; choose factors whose product divides {gpus}."
+        )
+    dp = gpus // mp
+    # Bridge >= 0.6: ETP defaults to 1 when EP > 1, else to TP
+    etp = etp if etp is not None else (1 if ep > 1 else tp)
+    if not spec.is_moe and ep == 1:
+        etp = 1
+    gbs = gbs if gbs is not None else -(-DEFAULT_GBS[mode] // (mbs * dp)) * mbs * dp
+    layout = Layout(
+        tp=tp, pp=pp, vp=vp if vp and vp > 1 else None, cp=cp, ep=ep, etp=etp, dp=dp,
+        sp=sp if sp is not None else tp > 1, mbs=mbs, gbs=gbs,
+        cp_comm_type=cp_comm_type or ("p2p" if cp > 1 else None),
+        recompute=recompute,  # type: ignore[arg-type]
+        recompute_method="uniform" if recompute == "full" else None,
+        recompute_num_layers=1 if recompute == "full" else None,
+        use_distributed_optimizer=use_distributed_optimizer or use_megatron_fsdp,
+        use_megatron_fsdp=use_megatron_fsdp,
+    )  # fmt: skip
+    violations = check_layout(
+        layout, spec, world_size=gpus, seq_len=seq_len, gpu=gpu, mode=mode,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+    )  # fmt: skip
+    errors = [v for v in violations if v.severity == "error"]
+    if errors:
+        raise UserError(" ".join(f"[{v.rule}] {v.message} Fix: {v.fix}" for v in errors))
+    from autorecipe.estimate.memory import estimate_memory
+
+    memory = estimate_memory(
+        spec, layout, gpu, seq_len=seq_len, mode=mode, precision=precision, world_size=gpus
+    )
+    throughput = None
+    if importlib.util.find_spec("autorecipe.estimate.throughput") is not None:
+        from autorecipe.estimate.throughput import estimate_throughput
+
+        throughput = estimate_throughput(
+            spec, layout, gpu, seq_len=seq_len, precision=precision, mode=mode, world_size=gpus
+        )
+    findings = [
+        Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations
+    ]
+    if not memory.fits:
+        findings.insert(
+            0,
+            Finding(
+                id="does_not_fit",
+                severity="error",
+                message=f"Needs {memory.per_gpu_gib:.1f} GiB per GPU; {gpu.key} has "
+                f"{memory.capacity_gib:g} GiB usable.",
+                fix="Run `autorecipe plan` for layouts that fit, or use full recompute, "
+                "a smaller micro batch, more GPUs, or PEFT.",
+            ),
+        )
+    return Candidate(layout=layout, memory=memory, throughput=throughput, findings=findings)
