@@ -38,6 +38,10 @@ class Recipe(BaseModel):
     provenance: dict[str, str] = Field(default_factory=dict)
     unknown: dict[str, str] = Field(default_factory=dict)
     contradictions: list[str] = Field(default_factory=list)
+    # Added by the scanner: where an alias's target function is defined, and remarks
+    # such as an alias whose name names another GPU type than the code it runs.
+    defined_at: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class DatasetPreset(BaseModel):
@@ -54,3 +58,54 @@ class RecipeIndex(BaseModel):
     datasets: list[DatasetPreset] = Field(default_factory=list)
     entry_point: dict[str, Any] = Field(default_factory=dict)
     skipped_files: dict[str, str] = Field(default_factory=dict)
+
+
+LAYOUT_KEYS = {
+    "tp": "tensor_model_parallel_size",
+    "pp": "pipeline_model_parallel_size",
+    "vp": "virtual_pipeline_model_parallel_size",
+    "cp": "context_parallel_size",
+    "ep": "expert_model_parallel_size",
+    "etp": "expert_tensor_parallel_size",
+    "sp": "sequence_parallel",
+    "mbs": "micro_batch_size",
+    "gbs": "global_batch_size",
+    "seq_length": "seq_length",
+}
+
+
+class RecipeSummary(BaseModel):
+    """One row of `autorecipe list`: identity, what the name says, and the layout."""
+
+    name: str
+    kind: Kind
+    alias_of: str | None = None
+    family: str | None = None
+    model_size: str | None = None
+    mode: Mode | None = None
+    hf_model_id: str | None = None
+    num_gpus: int | None = None
+    gpu_type: str | None = None
+    precision: str | None = None
+    peft_scheme: str | None = None
+    raises: str | None = None
+    layout: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, recipe: Recipe) -> RecipeSummary:
+        layout = {k: recipe.fields[f] for k, f in LAYOUT_KEYS.items() if f in recipe.fields}
+        return cls(**recipe.model_dump(include=set(cls.model_fields) - {"layout"}), layout=layout)
+
+
+class RecipeListing(BaseModel):
+    bridge_version: str
+    count: int
+    recipes: list[RecipeSummary]
+
+
+class RecipeDetail(BaseModel):
+    """`autorecipe show`: the recipe, and which other kind also uses its name."""
+
+    bridge_version: str
+    recipe: Recipe
+    also_as: list[Kind] = Field(default_factory=list)

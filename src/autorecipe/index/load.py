@@ -1,0 +1,95 @@
+"""Load a recipe index (bundled release, version, or JSON file) and find recipes in it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from autorecipe.errors import UserError, did_you_mean
+from autorecipe.index.schema import Kind, Recipe, RecipeIndex
+
+DEFAULT_VERSION = "0.6.2"
+ENV_VAR = "AUTORECIPE_INDEX"
+DATA_DIR = Path(__file__).parent / "data"
+_VERSION = re.compile(r"^\d+\.\d+\.\d+\S*$")
+
+
+def bundled_versions() -> list[str]:
+    """Megatron-Bridge versions whose index ships with autorecipe."""
+    return sorted(
+        p.stem.removeprefix("megatron-bridge-") for p in DATA_DIR.glob("megatron-bridge-*.json")
+    )
+
+
+def bundled_path(version: str) -> Path:
+    return DATA_DIR / f"megatron-bridge-{version}.json"
+
+
+def _resolve(spec: str | None) -> Path:
+    spec = spec or os.environ.get(ENV_VAR) or DEFAULT_VERSION
+    if _VERSION.match(spec) and not Path(spec).is_file():
+        path = bundled_path(spec)
+        if not path.is_file():
+            raise UserError(
+                f"no bundled index for Megatron-Bridge {spec}; bundled: "
+                f"{', '.join(bundled_versions())}. Build one with "
+                "`autorecipe index build --source WHEEL --out FILE` and pass --index FILE."
+            )
+        return path
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(
+            f"index {spec!r} is neither a bundled version ({', '.join(bundled_versions())}) "
+            "nor an index JSON file."
+        )
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load_path(path: Path, mtime: float) -> RecipeIndex:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RecipeIndex.model_validate(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        raise UserError(
+            f"{path} is not a recipe index ({first}); build one with `autorecipe index build`."
+        ) from None
+
+
+def load_index(spec: str | None = None) -> RecipeIndex:
+    """The recipe index named by `spec`, parsed once per process.
+
+    None means the environment variable AUTORECIPE_INDEX, else the bundled default
+    (Megatron-Bridge 0.6.2); a version like "0.5.1" picks a bundled index; anything
+    else is a path to an index JSON file.
+
+    >>> load_index("0.6.2").bridge_version
+    '0.6.2'
+    """
+    path = _resolve(spec).resolve()
+    return _load_path(path, path.stat().st_mtime)
+
+
+def find_recipe(index: RecipeIndex, name: str, kind: Kind | None = None) -> Recipe:
+    """The recipe called `name`; a name both kinds use means the library one unless
+    `kind` says "benchmark". Unknown names raise UserError listing the closest ones."""
+    matches = [r for r in index.recipes if r.name == name and (kind is None or r.kind == kind)]
+    if matches:
+        return next((r for r in matches if r.kind == "library"), matches[0])
+    pool = [r.name for r in index.recipes if kind is None or r.kind == kind]
+    where = f"{kind} recipe" if kind else "recipe"
+    raise UserError(
+        f"no {where} named {name!r} in the Megatron-Bridge {index.bridge_version} index."
+        + (did_you_mean(name, pool) or " See `autorecipe list`.")
+    )
+
+
+def other_kinds(index: RecipeIndex, recipe: Recipe) -> list[Kind]:
+    """The other kinds that also have a recipe of this name (identity is kind + name)."""
+    return [r.kind for r in index.recipes if r.name == recipe.name and r.kind != recipe.kind]
