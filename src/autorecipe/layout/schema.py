@@ -31,6 +31,9 @@ class Layout(BaseModel):
     pipeline_layout: str | None = None
     first_stage_layers: int | None = None
     last_stage_layers: int | None = None
+    # account_for_embedding/loss_in_pipeline_split: the embedding / loss count as one layer
+    account_for_embedding: bool = False
+    account_for_loss: bool = False
 
     @property
     def world_size(self) -> int:

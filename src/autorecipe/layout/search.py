@@ -43,6 +43,7 @@ LAYOUT_KEYS = {
     "tp", "pp", "vp", "cp", "ep", "etp", "sp", "mbs", "gbs", "cp_comm_type", "recompute",
     "recompute_method", "recompute_num_layers", "use_distributed_optimizer",
     "use_megatron_fsdp", "pipeline_layout", "first_stage_layers", "last_stage_layers",
+    "account_for_embedding", "account_for_loss",
 }  # fmt: skip
 
 
@@ -116,6 +117,13 @@ def _pp_splits(s: _Search, t: int) -> list[tuple[int, list[dict[str, Any]]]]:
             options.append({"vp": None})
             if p > 1:
                 options += [{"vp": v} for v in even_splits(layers, p, MAX_VP)[:2]]
+        elif p > 1 and (layers + 2) % p == 0:
+            # Bridge recipes' way: embedding and loss each count as a layer
+            options.append({"vp": None, "account_for_embedding": True, "account_for_loss": True})
+            vps = [v for v in range(2, MAX_VP + 1) if (layers + 2) % (p * v) == 0][:1]
+            options += [
+                {"vp": v, "account_for_embedding": True, "account_for_loss": True} for v in vps
+            ]
         elif p > 1:
             middle = layers // p
             rest = layers - middle * (p - 2)

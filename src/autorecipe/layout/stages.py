@@ -126,6 +126,19 @@ def _chunk_counts(num_layers: int, layout: Layout) -> list[int]:
     p, v = layout.pp, layout.vp or 1
     first, last = layout.first_stage_layers, layout.last_stage_layers
     if first is None and last is None:
+        extra_e, extra_l = int(layout.account_for_embedding), int(layout.account_for_loss)
+        if extra_e or extra_l:
+            total = num_layers + extra_e + extra_l
+            if total % (p * v):
+                raise StageSplitError(
+                    f"{num_layers} decoder layers + {extra_e + extra_l} (embedding/loss accounted "
+                    f"as layers) = {total} do not split evenly over PP×VP = {p}×{v}.",
+                    f"Use PP×VP dividing {total}, or unset account_for_embedding/loss.",
+                )
+            counts = [total // (p * v)] * (p * v)
+            counts[0] -= extra_e
+            counts[-1] -= extra_l
+            return counts
         if num_layers % (p * v):
             good_pp = [x for x in range(1, num_layers + 1) if num_layers % x == 0 and x <= 64]
             raise StageSplitError(
@@ -142,6 +155,11 @@ def _chunk_counts(num_layers: int, layout: Layout) -> list[int]:
         )
     middle_stages = p - (1 if first else 0) - (1 if last else 0)
     rest = num_layers - first - last
+    if layout.account_for_embedding or layout.account_for_loss:
+        raise StageSplitError(
+            "First/last stage layer counts cannot be combined with account_for_embedding/loss.",
+            "Use one of the two.",
+        )
     if min(x for x in (first, last) if x) <= 0 or rest < 0:
         raise StageSplitError(
             f"First/last stage layers {first}/{last} do not fit {num_layers} layers.",
