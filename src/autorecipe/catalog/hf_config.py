@@ -67,6 +67,16 @@ _REQUIRED = ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_s
 # HF tie_word_embeddings default when the file omits it (PretrainedConfig says True;
 # most decoder configs override it to False).
 _TIED_BY_DEFAULT = {"gemma", "gemma2", "gemma3", "gemma3_text"}
+# Values transformers fills in when a config.json omits them (released Gemma 3 configs
+# leave these out of text_config): Gemma3TextConfig defaults.
+_TEXT_DEFAULTS = {
+    "gemma3_text": {
+        "vocab_size": 262208,
+        "max_position_embeddings": 131072,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "sliding_window_pattern": 6,
+    },
+}
 _MAMBA_SYMBOLS = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
 
 
@@ -106,6 +116,7 @@ def spec_from_config(
     outer_type = cfg.get("model_type")
     text = _language_model(cfg)
     mtype = text.get("model_type") or outer_type
+    text = {**_TEXT_DEFAULTS.get(str(mtype), {}), **text}
     get = _Getter(text, source)
     for name in _REQUIRED:
         get.int(name, required=True)

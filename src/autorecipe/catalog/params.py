@@ -4,8 +4,9 @@ Counted as a Hugging Face checkpoint holds them: every weight matrix, norm weigh
 embeddings and the output layer when untied; multi-token-prediction (MTP) blocks and
 vision/audio encoders are reported apart and left out of `total` (published totals
 such as DeepSeek-V3's 671B leave them out too). Biases are counted where the
-architecture has them on attention projections (Qwen2 QKV); expert biases and router
-score-correction biases (well under 0.1%) are not.
+architecture has them on attention projections (Qwen2 QKV), as are QK-norm weights and
+shared-expert gates; expert biases and router score-correction biases (well under 0.1%)
+are not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,21 @@ from autorecipe.catalog.spec import ModelSpec
 
 _QKV_BIAS_TYPES = {"qwen2", "qwen2_5_vl", "qwen2_audio"}
 _FOUR_NORM_TYPES = {"gemma2", "gemma3", "gemma3_text"}  # pre- and post- attention/MLP norms
+# Per-head RMSNorm on queries and keys (head_dim weights each).
+_QK_NORM_TYPES = {
+    "qwen3",
+    "qwen3_moe",
+    "qwen3_next",
+    "qwen3_5",
+    "qwen3_5_moe",
+    "qwen3_vl",
+    "qwen3_vl_moe",
+    "qwen3_omni_moe",
+    "gemma3",
+    "gemma3_text",
+}
+# A sigmoid gate (hidden -> 1) on the shared expert's output.
+_SHARED_GATE_TYPES = {"qwen2_moe", "qwen3_next", "qwen3_5_moe"}
 
 
 class LayerGroup(BaseModel):
@@ -144,6 +160,10 @@ def attention_params(spec: ModelSpec) -> int:
     h, a, g, d = spec.hidden_size, spec.num_attention_heads, spec.num_key_value_heads, spec.head_dim
     q = a * d * (2 if spec.attention_output_gate else 1)
     bias = (a * d + 2 * g * d) if spec.model_type in _QKV_BIAS_TYPES else 0
+    if spec.model_type in _QK_NORM_TYPES:
+        bias += 2 * d
+    elif spec.model_type == "olmoe":  # OLMoE normalises the whole q and k projections
+        bias += a * d + g * d
     return h * q + 2 * h * g * d + a * d * h + bias
 
 
@@ -177,6 +197,8 @@ def moe_params(spec: ModelSpec) -> tuple[int, int, int, int]:
         one = mlp_params(h, spec.moe_intermediate_size or 0, gated)
         routed, routed_active = e * one, k * one
     shared = mlp_params(h, spec.shared_expert_intermediate_size or 0, gated)
+    if shared and spec.model_type in _SHARED_GATE_TYPES:
+        shared += h
     return routed, routed_active, shared, h * e
 
 
