@@ -1,7 +1,169 @@
-"""(placeholder until this command group lands)"""
+"""`autorecipe recommend`: the recipe, dataset, overrides and launch command for a job."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
+from autorecipe.cli._output import console, emit_json
+
+if TYPE_CHECKING:
+    from autorecipe.advise.recommend import Recommendation
+
+WIDTH = 80
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("recommend")
+    def recommend(
+        model: str | None = typer.Option(
+            None,
+            "--model",
+            "-m",
+            help="Model: a name ('Llama 3 8B'), a Hugging Face id, or a config.json path.",
+        ),
+        mode: str | None = typer.Option(
+            None, "--mode", help="Training goal: pretrain, sft or peft."
+        ),
+        gpus: str | None = typer.Option(
+            None, "--gpus", "-n", help="Number of GPUs you have (e.g. 16)."
+        ),
+        gpu_type: str | None = typer.Option(
+            None, "--gpu-type", "-g", help="GPU type, e.g. h100, h200, b200, gb200."
+        ),
+        seq_len: str | None = typer.Option(
+            None,
+            "--seq-len",
+            "-s",
+            help="Sequence length in tokens (32768 or 32k); default: the recipe's.",
+        ),
+        gpus_per_node: str | None = typer.Option(
+            None, "--gpus-per-node", help="GPUs per node (default 8; 4 on NVL72-class racks)."
+        ),
+        precision: str | None = typer.Option(
+            None,
+            "--precision",
+            help="Prefer a recipe of this precision: bf16 (default), fp8, mxfp8, nvfp4.",
+        ),
+        first_time: bool = typer.Option(
+            False,
+            "--first-time",
+            help="New to Megatron-Bridge: the gentlest start (defaults: Llama 3 8B pretrain, mock data).",
+        ),
+        index: str | None = typer.Option(
+            None,
+            "--index",
+            help="Megatron-Bridge release (0.6.2, 0.5.1) or index JSON file.",
+            envvar="AUTORECIPE_INDEX",
+        ),
+        slurm: bool = typer.Option(False, "--slurm", help="Also write a complete sbatch script."),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Pick the best shipped recipe for a model, goal, GPUs and sequence length; resize it;
+        print the exact launch command with every override explained.
+
+        Example: autorecipe recommend --model Qwen3-30B-A3B --mode sft --gpus 16 --gpu-type h100
+        """
+        from autorecipe import api
+        from autorecipe.advise.recommend import parse_count
+
+        answer = api.recommend(
+            model,
+            mode,
+            parse_count(gpus, "--gpus") if gpus is not None else None,
+            gpu_type,
+            seq_len=parse_count(seq_len, "--seq-len") if seq_len is not None else None,
+            gpus_per_node=parse_count(gpus_per_node, "--gpus-per-node")
+            if gpus_per_node is not None
+            else None,
+            precision=precision,
+            first_time=first_time,
+            index=index,
+            slurm=slurm,
+        )
+        if json_out:
+            emit_json(answer)
+        else:
+            render(answer)
+
+
+def render(answer: Recommendation) -> None:
+    """Short sections for people: Recipe, Why, Command, Overrides, Rules that apply, Pitfalls.
+
+    Plain text under a rule line rather than boxes, so that the command copies cleanly.
+    """
+    from rich.rule import Rule
+    from rich.text import Text
+
+    con = console()
+    con.width = min(con.width, WIDTH)
+
+    def section(title: str, lines: list[str], *, raw: bool = False) -> None:
+        con.print(Rule(f"[bold]{title}[/]", align="left"))
+        for line in lines:
+            con.print(Text(line), soft_wrap=raw)
+
+    recipe, lo, mem, thr = answer.recipe, answer.layout, answer.memory, answer.throughput
+    head = (
+        [f"{recipe.name}  ({recipe.kind}, Megatron-Bridge {answer.bridge_version})"]
+        if recipe
+        else []
+    )
+    if recipe and recipe.alias_of:
+        head.append(f"alias of {recipe.alias_of}")
+    head.append(f"dataset preset: {answer.dataset}")
+    head.append(f"tuned for {answer.recipe_gpus} GPUs; you have {answer.gpus} × {answer.gpu_type}")
+    if lo:
+        head.append(
+            f"layout: TP {lo.tp} PP {lo.pp}{f' VP {lo.vp}' if lo.vp else ''} CP {lo.cp} "
+            f"EP {lo.ep} ETP {lo.etp} DP {lo.dp} SP {'on' if lo.sp else 'off'} "
+            f"MBS {lo.mbs} GBS {lo.gbs}"
+        )
+    if mem:
+        verdict = "fits" if mem.fits else "does NOT fit"
+        head.append(
+            f"memory: {mem.per_gpu_gib:.1f} of {mem.capacity_gib:.0f} GiB per GPU, {verdict}"
+        )
+    if thr:
+        head.append(
+            f"speed (estimate): {thr.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, MFU {thr.mfu:.0%}"
+        )
+    section("Recipe", head)
+
+    why = [f"• {r}" for r in answer.reasons]
+    why += [f"• differs from your model: {d}" for d in answer.differences]
+    if answer.dataset_reason:
+        why.append(f"• dataset {answer.dataset}: {answer.dataset_reason}")
+    if answer.dataset_alternatives:
+        why.append(f"• other presets: {', '.join(answer.dataset_alternatives)}")
+    if answer.runner_up:
+        why.append(f"• runner-up: {answer.runner_up.why}")
+    if answer.benchmark:
+        why.append(f"• benchmark recipe: {answer.benchmark.recipe.name} ({answer.benchmark.why})")
+    why.append(f"• note: {answer.benchmark_note}")
+    section("Why", why)
+
+    section("Command", (answer.command or "").splitlines(), raw=True)
+    if answer.benchmark and answer.benchmark.command:
+        section(
+            "Benchmark command (upper bound, mock data)",
+            answer.benchmark.command.splitlines(),
+            raw=True,
+        )
+
+    overrides = [
+        f"• {c.key}={c.value} [{c.change_class}]: {c.reason or ''}" for c in answer.changes
+    ]
+    section(
+        "Overrides", overrides or ["none: the recipe runs as shipped; torchrun sets the GPU count"]
+    )
+    rules = [f"• {r.rule}: {r.status}" for r in answer.rules]
+    section("Rules that apply", rules or ["no valid layout: see Pitfalls"])
+    pitfalls = [
+        f"• [{f.severity}] {f.message}" + (f" Fix: {f.fix}" if f.fix else "")
+        for f in answer.findings
+    ]
+    section("Pitfalls", pitfalls or ["none found"])
+    if answer.slurm_script:
+        section("sbatch script", answer.slurm_script.splitlines(), raw=True)

@@ -1,0 +1,596 @@
+"""recommend: the recipe, dataset preset, overrides and launch command for a user's job.
+
+Pipeline: resolve the model and GPU → choose the recipe from the index (advise.choose) →
+adapt its layout to the allocation and sequence length (advise.adapt) → write the
+overrides, each with its change class (advise.changes) → pick the dataset preset
+(advise.datasets) → write the command as the release's launcher expects (launch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import BaseModel, Field
+
+from autorecipe.advise.adapt import Adapted, adapt_layout, recipe_layout
+from autorecipe.advise.changes import classify_change
+from autorecipe.advise.choose import (
+    PRECISION_ALIASES,
+    Choice,
+    Query,
+    checkpoint_key,
+    choose_recipe,
+    recipe_seq_length,
+)
+from autorecipe.advise.datasets import choose_dataset
+from autorecipe.catalog.gpus import resolve_gpu
+from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
+from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.errors import UserError, did_you_mean
+from autorecipe.estimate.throughput import estimate_throughput
+from autorecipe.index.fields import override_path
+from autorecipe.index.load import load_index
+from autorecipe.index.schema import Mode, Recipe, RecipeIndex
+from autorecipe.launch import (
+    SEQ_LENGTH_KEY,
+    benchmark_command,
+    launcher_for,
+    node_shape,
+    slurm_script,
+    torchrun_command,
+)
+from autorecipe.layout.schema import Layout
+from autorecipe.result import Candidate, Change, Finding, RecipeRef
+
+MODES: tuple[str, ...] = get_args(Mode)
+BENCHMARK_LABEL = (
+    "benchmark recipes are upper-bound throughput configs on mock data (perf_recipes, "
+    "launched with scripts/training/train.sh or scripts/performance/setup_experiment.py), "
+    "not production training"
+)
+FIRST_TIME_MODEL = "meta-llama/Meta-Llama-3-8B"
+# NVL72-class racks are built from 4-GPU compute trays; HGX nodes hold 8.
+NVL72_NODE_GPUS = 4
+HGX_NODE_GPUS = 8
+# The recipe fields the layout is read from: unknowns among them are worth a line.
+LAYOUT_FIELDS = frozenset(
+    {
+        "tensor_model_parallel_size",
+        "pipeline_model_parallel_size",
+        "virtual_pipeline_model_parallel_size",
+        "context_parallel_size",
+        "sequence_parallel",
+        "global_batch_size",
+        "micro_batch_size",
+        "seq_length",
+        "dataset.seq_length",
+        "recompute_granularity",
+    }
+)
+# Only when neither the recipe nor the model states a sequence length.
+DEFAULT_SEQ = 4096
+
+
+class Alternative(BaseModel):
+    """Another recipe worth knowing about, and why it is not the answer."""
+
+    recipe: RecipeRef
+    why: str
+    num_gpus: int | None = None
+    command: str | None = None
+
+
+class ResizingRule(BaseModel):
+    """One of the seed's resizing rules and how it applies to this answer."""
+
+    rule: str
+    status: str
+
+
+class Recommendation(Candidate):
+    """recommend's answer: DESIGN.md's Candidate plus the reasoning behind it."""
+
+    bridge_version: str
+    model: str
+    mode: Mode
+    gpus: int
+    gpu_type: str
+    gpus_per_node: int
+    nodes: int
+    seq_length: int
+    recipe_gpus: int | None = Field(None, description="GPU count the recipe was tuned for")
+    recipe_layout: Layout | None = None
+    layout_kept: bool = True
+    reasons: list[str] = Field(default_factory=list)
+    differences: list[str] = Field(default_factory=list)
+    dataset_reason: str | None = None
+    dataset_alternatives: list[str] = Field(default_factory=list)
+    runner_up: Alternative | None = None
+    benchmark: Alternative | None = None
+    benchmark_note: str = BENCHMARK_LABEL
+    rules: list[ResizingRule] = Field(default_factory=list)
+    slurm_script: str | None = None
+
+
+def parse_count(text: str, what: str) -> int:
+    """A positive whole number from user text; "32k" / "128K" allowed (x1024).
+
+    >>> parse_count("32k", "--seq-len")
+    32768
+    """
+    raw = text.strip().lower()
+    scale = 1024 if raw.endswith("k") else 1
+    digits = raw[:-1] if scale > 1 else raw
+    if not digits.isdigit() or int(digits) < 1:
+        raise UserError(f"{what} must be a positive whole number (e.g. 8 or 32k); got {text!r}")
+    return int(digits) * scale
+
+
+def _check_mode(mode: str) -> Mode:
+    if mode not in MODES:
+        raise UserError(
+            f"unknown mode {mode!r}; use one of: {', '.join(MODES)}.{did_you_mean(mode, MODES)}"
+        )
+    return mode  # type: ignore[return-value]
+
+
+def _recipe_spec(hf_id: str) -> ModelSpec | None:
+    """The catalog's spec for a recipe's checkpoint, or None (never the network)."""
+    if hf_id not in catalog_entries():
+        return None
+    try:
+        return catalog_spec(hf_id)
+    except UserError:
+        return None
+
+
+def _max_seq(index: RecipeIndex, spec: ModelSpec) -> int | None:
+    """The longest context this model is trained at: its positions or its longest recipe."""
+    key = checkpoint_key(spec.hf_id)
+    shipped = [
+        s
+        for r in index.recipes
+        if key and checkpoint_key(r.hf_model_id) == key and (s := recipe_seq_length(r))
+    ]
+    known = [v for v in [spec.max_position_embeddings, *shipped] if v]
+    return max(known) if known else None
+
+
+def gpu_type_token(gpu: GPUSpec, index: RecipeIndex) -> str:
+    """The GPU name recipe files use for `gpu` (``H100-SXM`` -> ``h100``), or its key."""
+    norm = "".join(ch for ch in gpu.key.lower() if ch.isalnum())
+    tokens = {r.gpu_type.lower() for r in index.recipes if r.gpu_type}
+    hits = [t for t in tokens if t in norm]
+    return max(hits, key=len) if hits else norm
+
+
+def _known_gpu(name: str | None) -> GPUSpec | None:
+    if not name:
+        return None
+    try:
+        return resolve_gpu(name)
+    except UserError:
+        return None
+
+
+def _precision(recipe: Recipe) -> str:
+    have = (recipe.precision or "bf16").lower()
+    return next((name for name, spelled in PRECISION_ALIASES.items() if have in spelled), "bf16")
+
+
+def _overrides(
+    recipe: Recipe,
+    before: Layout,
+    after: Layout,
+    seq_len: int,
+    recipe_seq: int | None,
+) -> tuple[dict[str, Any], list[Change]]:
+    """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed."""
+    wanted: list[tuple[str, Any, Any, str]] = []
+
+    def move(field: str, new: Any, old: Any, why: str) -> None:
+        if new != old:
+            wanted.append((override_path(field), new, old, why))
+
+    if recipe_seq != seq_len:
+        wanted.append(
+            (
+                SEQ_LENGTH_KEY,
+                seq_len,
+                recipe_seq,
+                f"you asked for {seq_len} tokens (recipe: {recipe_seq}); the launcher copies "
+                "dataset.seq_length into model.seq_length, so model.seq_length alone is reverted",
+            )
+        )
+    resized = "resized to the allocation"
+    move("tensor_model_parallel_size", after.tp, before.tp, resized)
+    move("pipeline_model_parallel_size", after.pp, before.pp, resized)
+    move(
+        "virtual_pipeline_model_parallel_size",
+        after.vp,
+        before.vp,
+        "virtual stages must match the new PP",
+    )
+    move("context_parallel_size", after.cp, before.cp, resized)
+    move("expert_model_parallel_size", after.ep, before.ep, resized)
+    move("expert_tensor_parallel_size", after.etp, before.etp, resized)
+    move("sequence_parallel", after.sp, before.sp, "SP on whenever TP > 1 (off at TP = 1)")
+    if after.cp > 1 and after.cp != before.cp:
+        move(
+            "cp_comm_type",
+            after.cp_comm_type,
+            recipe.fields.get("cp_comm_type"),
+            "CP needs a transport; p2p works for any head count",
+        )
+    split = "layers split over the new PP×VP (the recipe's own split no longer matches)"
+    move("pipeline_model_parallel_layout", after.pipeline_layout, before.pipeline_layout, split)
+    move(
+        "num_layers_in_first_pipeline_stage",
+        after.first_stage_layers,
+        before.first_stage_layers,
+        split,
+    )
+    move(
+        "num_layers_in_last_pipeline_stage",
+        after.last_stage_layers,
+        before.last_stage_layers,
+        split,
+    )
+    move(
+        "account_for_embedding_in_pipeline_split",
+        after.account_for_embedding,
+        before.account_for_embedding,
+        split,
+    )
+    move(
+        "account_for_loss_in_pipeline_split", after.account_for_loss, before.account_for_loss, split
+    )
+    move(
+        "micro_batch_size",
+        after.mbs,
+        before.mbs,
+        "smaller micro batch to fit memory; GBS unchanged",
+    )
+    if after.recompute != before.recompute:
+        move(
+            "recompute_granularity",
+            after.recompute,
+            before.recompute,
+            "recompute activations to fit memory",
+        )
+        move(
+            "recompute_method",
+            after.recompute_method,
+            before.recompute_method,
+            "full recompute needs a method",
+        )
+        move(
+            "recompute_num_layers",
+            after.recompute_num_layers,
+            before.recompute_num_layers,
+            "full recompute needs a layer count",
+        )
+
+    overrides: dict[str, Any] = {}
+    changes: list[Change] = []
+    for key, new, old, why in wanted:
+        cls, cls_reason = classify_change(key, new, old=old, gbs_fixed=True)
+        overrides[key] = new
+        changes.append(Change(key=key, value=new, change_class=cls, reason=f"{why}; {cls_reason}"))
+    return overrides, changes
+
+
+def _rules(
+    spec: ModelSpec, gpu: GPUSpec, lo: Layout, gpus: int, seq_len: int, adapted: Adapted
+) -> list[ResizingRule]:
+    g = spec.num_key_value_heads
+    tp_rule = (
+        f"TP={lo.tp} divides num_key_value_heads={g}"
+        if g % lo.tp == 0
+        else f"TP={lo.tp} is a multiple of num_key_value_heads={g}: KV heads are replicated"
+    )
+    domain = gpu.nvlink_domain_size
+    moe = (
+        f"expert mesh ETP×EP×PP = {lo.etp}×{lo.ep}×{lo.pp} divides {gpus}; "
+        f"EP={lo.ep} divides {spec.num_experts} experts"
+        if spec.is_moe
+        else "no experts: only the dense mesh applies"
+    )
+    cp = (
+        f"CP={lo.cp} with cp_comm_type={lo.cp_comm_type or 'p2p'} for {seq_len} tokens"
+        if lo.cp > 1
+        else f"CP=1: {seq_len} tokens need no context parallelism here"
+    )
+    fits = adapted.memory is not None and adapted.memory.fits
+    return [
+        ResizingRule(rule="TP divides num_key_value_heads (GQA)", status=tp_rule),
+        ResizingRule(
+            rule="TP within the NVLink domain unless NVL72-class",
+            status=f"TP={lo.tp} within the {domain}-GPU NVLink domain of {gpu.key}"
+            if lo.tp <= domain
+            else f"TP={lo.tp} crosses the {domain}-GPU NVLink domain",
+        ),
+        ResizingRule(rule="SP when TP > 1", status=f"SP {'on' if lo.sp else 'off'} at TP={lo.tp}"),
+        ResizingRule(rule="CP for long context, with cp_comm_type", status=cp),
+        ResizingRule(
+            rule="DP is implicit: W / (TP·PP·CP)",
+            status=f"DP = {gpus} / ({lo.tp}·{lo.pp}·{lo.cp}) = {lo.dp}; GBS {lo.gbs} unchanged",
+        ),
+        ResizingRule(
+            rule="dense and expert meshes each divide the world size",
+            status=f"dense mesh TP×CP×DP×PP = {lo.tp}×{lo.cp}×{lo.dp}×{lo.pp} = {gpus}; {moe}",
+        ),
+        ResizingRule(
+            rule="reduce micro_batch_size first on OOM",
+            status=f"MBS={lo.mbs}; fits in memory"
+            if fits
+            else f"MBS={lo.mbs} and still over memory: add GPUs, recompute or offload",
+        ),
+    ]
+
+
+def _findings(
+    adapted: Adapted, recipe: Recipe, before: Layout, gpu: GPUSpec, gpus: int
+) -> list[Finding]:
+    found = [
+        Finding(id=v.rule, severity=v.severity, message=v.message, fix=v.fix)
+        for v in adapted.violations
+    ]
+    mem = adapted.memory
+    if adapted.layout is None:
+        mp = before.tp * before.pp * before.cp
+        found.insert(
+            0,
+            Finding(
+                id="no-valid-layout",
+                severity="error",
+                message=f"No layout of {gpus} GPUs keeps the recipe's global batch size "
+                f"{before.gbs} and passes Megatron-Core's checks (first problem of the recipe's "
+                "own layout is listed below).",
+                fix=f"Use a multiple of {mp} GPUs (the recipe's TP×PP×CP), or change "
+                "train.global_batch_size (a convergence change: a new experiment).",
+            ),
+        )
+    elif adapted.trusted_recipe and mem is not None:
+        found.append(
+            Finding(
+                id="memory-estimate-above-recipe",
+                severity="info",
+                message=f"Estimated {mem.per_gpu_gib:.1f} GiB per GPU is above the "
+                f"{mem.capacity_gib:.0f} GiB usable, but the shipped recipe runs this layout with "
+                "no more sharding on its own GPUs; the recipe is trusted over the estimate.",
+                fix="Watch memory on the first steps; reduce micro_batch_size first if it runs out.",
+            )
+        )
+    elif mem is not None and not mem.fits:
+        found.append(
+            Finding(
+                id="memory",
+                severity="error",
+                message=f"Estimated {mem.per_gpu_gib:.1f} GiB per GPU exceeds the "
+                f"{mem.capacity_gib:.0f} GiB usable on {gpu.key}.",
+                fix="Use more GPUs, full recompute (model.recompute_granularity=full), "
+                "activation offload, or PEFT instead of full fine-tuning.",
+            )
+        )
+    for attr, reason in sorted(recipe.unknown.items()):
+        if attr in LAYOUT_FIELDS:
+            found.append(
+                Finding(
+                    id="unknown-field",
+                    severity="info",
+                    message=f"The recipe's {attr} is unknown: {reason}.",
+                )
+            )
+    return found
+
+
+def _benchmark(
+    index: RecipeIndex, choice: Choice, query: Query, gpus_per_node: int
+) -> Alternative | None:
+    """The benchmark recipe for this model, mode, GPU type and count, if one ships."""
+    key = checkpoint_key(choice.canonical.hf_model_id)
+    hits = [
+        r
+        for r in index.recipes
+        if r.kind == "benchmark"
+        and r.mode == query.mode
+        and checkpoint_key(r.hf_model_id) == key
+        and (r.gpu_type or "").lower() == query.gpu_type
+        and r.num_gpus == query.gpus
+    ]
+    if not hits:
+        return None
+    best = min(hits, key=lambda r: ((r.precision or "bf16") != "bf16", len(r.name), r.name))
+    return Alternative(
+        recipe=RecipeRef(name=best.name, kind=best.kind, alias_of=best.alias_of),
+        why="upper-bound throughput config on mock data, not production training",
+        num_gpus=best.num_gpus,
+        command=benchmark_command(
+            recipe=best.name,
+            num_gpus=best.num_gpus or query.gpus,
+            gpus_per_node=gpus_per_node,
+            mode=query.mode,
+        ),
+    )
+
+
+def recommend(
+    model: str | None,
+    mode: str | None,
+    gpus: int | None,
+    gpu_type: str | None,
+    *,
+    seq_len: int | None = None,
+    gpus_per_node: int | None = None,
+    precision: str | None = None,
+    first_time: bool = False,
+    index: str | None = None,
+    slurm: bool = False,
+) -> Recommendation:
+    """The best recipe, dataset preset, overrides and launch command for a job.
+
+    With `first_time`, missing answers default to the gentlest start: Llama 3 8B
+    pretraining on mock data on one H100 node.
+    """
+    if first_time:
+        model, mode, gpu_type = model or FIRST_TIME_MODEL, mode or "pretrain", gpu_type or "h100"
+    if model is None or mode is None or gpu_type is None:
+        raise UserError("--model, --mode and --gpu-type are required (or use --first-time)")
+    checked_mode = _check_mode(mode)
+    if precision is not None and precision not in PRECISION_ALIASES:
+        raise UserError(
+            f"unknown precision {precision!r}; use one of: {', '.join(PRECISION_ALIASES)}"
+        )
+    idx = load_index(index)
+    launcher = launcher_for(idx.bridge_version)
+    spec = resolve_model(model)
+    gpu = resolve_gpu(gpu_type)
+    if gpus is None:
+        gpus = HGX_NODE_GPUS if first_time else 0
+    if gpus < 1:
+        raise UserError(f"--gpus must be a positive whole number of GPUs; got {gpus}")
+    per_node = gpus_per_node or (
+        NVL72_NODE_GPUS if gpu.nvlink_domain_size > HGX_NODE_GPUS else HGX_NODE_GPUS
+    )
+    if per_node < 1:
+        raise UserError(f"--gpus-per-node must be a positive whole number; got {per_node}")
+    limit = _max_seq(idx, spec)
+    if seq_len is not None and limit and seq_len > limit:
+        raise UserError(
+            f"--seq-len {seq_len} is over what {spec.hf_id or model} supports ({limit} tokens: "
+            "its max_position_embeddings or its longest shipped recipe); use at most that"
+        )
+
+    query = Query(
+        mode=checked_mode,
+        gpus=gpus,
+        gpu_type=gpu_type_token(gpu, idx),
+        seq_len=seq_len,
+        precision=precision,
+    )
+    choice = choose_recipe(idx, spec, query, _recipe_spec)
+    adapted, choice, query = _fit(idx, spec, gpu, choice, query)
+    recipe = choice.canonical
+    before = recipe_layout(recipe, idx.bridge_version, spec)
+    recipe_seq = recipe_seq_length(recipe)
+    seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
+    overrides, changes = _overrides(recipe, before, adapted.layout or before, seq, recipe_seq)
+
+    data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
+    command_args = dict(
+        recipe=choice.recipe.name,
+        dataset=data.name,
+        overrides=overrides,
+        gpus=gpus,
+        gpus_per_node=per_node,
+    )
+    nodes, _ = node_shape(gpus, per_node)
+    reasons = list(choice.reasons)
+    if first_time:
+        reasons.insert(0, "first time: the most travelled path, on data that needs no download")
+    if adapted.layout is None:
+        reasons.append(
+            f"no layout of {gpus} GPUs works for this recipe without changing its global batch"
+        )
+    elif adapted.kept:
+        reasons.append(
+            f"the recipe's layout is kept; data parallelism grows to DP={adapted.layout.dp} on {gpus} GPUs"
+            if adapted.layout.dp != before.dp
+            else "the recipe's layout runs unchanged on this allocation"
+        )
+    else:
+        reasons.append(
+            f"the recipe's layout is not kept on {gpus} GPUs ({adapted.moved_because}); "
+            "resized as little as possible"
+        )
+    return Recommendation(
+        recipe=RecipeRef(
+            name=choice.recipe.name, kind=choice.recipe.kind, alias_of=choice.recipe.alias_of
+        ),
+        dataset=data.name,
+        command=torchrun_command(launcher, **command_args),
+        overrides=overrides,
+        layout=adapted.layout,
+        memory=adapted.memory,
+        throughput=estimate_throughput(
+            spec,
+            adapted.layout,
+            gpu,
+            seq_len=seq,
+            precision=_precision(recipe),
+            mode=query.mode,
+            world_size=gpus,
+        )
+        if adapted.layout and adapted.memory
+        else None,
+        findings=_findings(adapted, recipe, before, gpu, gpus),
+        changes=changes,
+        bridge_version=idx.bridge_version,
+        model=spec.hf_id or model,
+        mode=query.mode,
+        gpus=gpus,
+        gpu_type=gpu.key,
+        gpus_per_node=per_node,
+        nodes=nodes,
+        seq_length=seq,
+        recipe_gpus=recipe.num_gpus,
+        recipe_layout=before,
+        layout_kept=adapted.kept,
+        reasons=reasons,
+        differences=choice.differences,
+        dataset_reason=data.reason,
+        dataset_alternatives=list(data.others),
+        runner_up=Alternative(
+            recipe=RecipeRef(
+                name=choice.runner_up.name,
+                kind=choice.runner_up.kind,
+                alias_of=choice.runner_up.alias_of,
+            ),
+            why=choice.runner_up_reason or "",
+            num_gpus=choice.runner_up.num_gpus,
+        )
+        if choice.runner_up
+        else None,
+        benchmark=_benchmark(idx, choice, query, per_node),
+        rules=_rules(spec, gpu, adapted.layout, gpus, seq, adapted) if adapted.layout else [],
+        slurm_script=slurm_script(launcher, **command_args) if slurm else None,
+    )
+
+
+def _fit(
+    idx: RecipeIndex, spec: ModelSpec, gpu: GPUSpec, choice: Choice, query: Query
+) -> tuple[Adapted, Choice, Query]:
+    """Adapt the chosen recipe; on one GPU, full SFT that cannot fit falls back to PEFT."""
+
+    def run(c: Choice, q: Query) -> Adapted:
+        recipe = c.canonical
+        recipe_seq = recipe_seq_length(recipe) or spec.max_position_embeddings or DEFAULT_SEQ
+        return adapt_layout(
+            recipe,
+            recipe_layout(recipe, idx.bridge_version, spec),
+            spec,
+            world=q.gpus,
+            gpu=gpu,
+            seq_len=q.seq_len or recipe_seq,
+            mode=q.mode,
+            recipe_seq=recipe_seq,
+            recipe_gpu=_known_gpu(recipe.gpu_type),
+            precision=_precision(recipe),
+        )
+
+    adapted = run(choice, query)
+    if query.gpus == 1 and query.mode == "sft" and adapted.memory and not adapted.memory.fits:
+        peft_query = Query(**{**query.__dict__, "mode": "peft"})
+        try:
+            peft = choose_recipe(idx, spec, peft_query, _recipe_spec)
+        except UserError:
+            return adapted, choice, query
+        peft_adapted = run(peft, peft_query)
+        peft.reasons.insert(
+            0,
+            f"one GPU: full SFT needs ~{adapted.memory.per_gpu_gib:.0f} GiB and does not fit, "
+            "so PEFT (LoRA) instead — the seed's rule for a single GPU",
+        )
+        return peft_adapted, peft, peft_query
+    return adapted, choice, query

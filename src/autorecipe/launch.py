@@ -1,0 +1,217 @@
+"""Launch commands, written the way each Megatron-Bridge release's entry points expect them.
+
+Library recipes run through ``scripts/training/run_recipe.py`` under torchrun: 0.6.x
+documents ``uv run python -m torch.distributed.run`` and short dataset preset names
+(``mock``, ``squad``, ``tulu3``); 0.4 and 0.5 document ``uv run torchrun`` with dataset
+types (``llm-pretrain-mock``, ``llm-finetune``). Benchmark recipes (0.6.x perf_recipes)
+go through ``scripts/training/train.sh``, a Slurm launcher that checks that nodes x
+GPUs per node equals the GPU count encoded in the recipe name (Megatron-Bridge PR #4945).
+
+Every release's runner copies ``dataset.seq_length`` into ``model.seq_length`` after the
+overrides, so the sequence length is always set through ``dataset.seq_length``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from pydantic import BaseModel
+
+from autorecipe.errors import UserError
+
+RUN_RECIPE = "scripts/training/run_recipe.py"
+TRAIN_SH = "./scripts/training/train.sh"
+SEQ_LENGTH_KEY = "dataset.seq_length"
+MASTER_PORT = 29500
+
+
+class Launcher(BaseModel):
+    """How one release launches a library recipe."""
+
+    release: str
+    runner: str
+    script: str = RUN_RECIPE
+    # Dataset names this release's --dataset accepts, used when the index lists none
+    pretrain_dataset: str
+    finetune_dataset: str
+    # Benchmark recipes are launched by name through train.sh only from 0.6 on
+    benchmark_launcher: bool
+
+    model_config = {"frozen": True}
+
+
+def _version(bridge_version: str) -> tuple[int, int]:
+    try:
+        major, minor = (int(p) for p in bridge_version.split(".")[:2])
+    except ValueError:
+        raise UserError(
+            f"Megatron-Bridge version {bridge_version!r} is not of the form MAJOR.MINOR[.PATCH], "
+            "e.g. 0.6.2."
+        ) from None
+    return major, minor
+
+
+def launcher_for(bridge_version: str) -> Launcher:
+    """The entry point of a Megatron-Bridge release, e.g. ``launcher_for("0.6.2").runner``."""
+    version = _version(bridge_version)
+    if version >= (0, 6):
+        return Launcher(
+            release=bridge_version,
+            runner="uv run python -m torch.distributed.run",
+            pretrain_dataset="mock",
+            finetune_dataset="squad",
+            benchmark_launcher=True,
+        )
+    if version >= (0, 4):
+        return Launcher(
+            release=bridge_version,
+            runner="uv run torchrun",
+            pretrain_dataset="llm-pretrain-mock",
+            finetune_dataset="llm-finetune",
+            benchmark_launcher=False,
+        )
+    raise UserError(
+        f"Megatron-Bridge {bridge_version} has no scripts/training/run_recipe.py launcher "
+        "(it arrived in 0.4); use --index 0.5.1 or --index 0.6.2."
+    )
+
+
+def node_shape(gpus: int, gpus_per_node: int) -> tuple[int, int]:
+    """(nodes, processes per node) for `gpus` GPUs on nodes of `gpus_per_node`.
+
+    torchrun starts the same number of processes on every node, so when `gpus` is not a
+    multiple of `gpus_per_node` the GPUs are spread evenly over the fewest nodes that allow
+    it (12 GPUs on 8-GPU nodes: 2 nodes x 6).
+    """
+    if gpus < 1 or gpus_per_node < 1:
+        raise UserError(
+            f"GPU counts must be positive integers (got {gpus} on {gpus_per_node}/node)."
+        )
+    nodes = -(-gpus // gpus_per_node)
+    while gpus % nodes:
+        nodes += 1
+    return nodes, gpus // nodes
+
+
+def format_value(value: Any) -> str:
+    """A value as run_recipe.py's OmegaConf-style KEY=VALUE overrides read it."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def override_args(overrides: dict[str, Any]) -> list[str]:
+    """`KEY=VALUE` arguments, shell-quoted where the shell would otherwise mangle them."""
+    return [shlex.quote(f"{key}={format_value(value)}") for key, value in overrides.items()]
+
+
+def _join(lines: list[list[str]]) -> str:
+    """One argument group per line, joined with shell continuations (fits 80 columns)."""
+    return " \\\n    ".join(" ".join(line) for line in lines if line)
+
+
+def _recipe_args(
+    launcher: Launcher, recipe: str, dataset: str, overrides: dict[str, Any]
+) -> list[list[str]]:
+    lines = [[launcher.script], ["--recipe", recipe], ["--dataset", dataset]]
+    return lines + [[arg] for arg in override_args(overrides)]
+
+
+def torchrun_command(
+    launcher: Launcher,
+    *,
+    recipe: str,
+    dataset: str,
+    overrides: dict[str, Any],
+    gpus: int,
+    gpus_per_node: int,
+) -> str:
+    """The run_recipe.py command for `gpus` GPUs: one line per node when it spans several.
+
+    Example: ``torchrun_command(launcher_for("0.6.2"), recipe="llama3_8b_pretrain_config",
+    dataset="mock", overrides={}, gpus=8, gpus_per_node=8)``.
+    """
+    nodes, per_node = node_shape(gpus, gpus_per_node)
+    head = [launcher.runner, f"--nproc_per_node={per_node}"]
+    if nodes == 1:
+        return _join([head, *_recipe_args(launcher, recipe, dataset, overrides)])
+    # Static rendezvous: every node is told its rank and node 0's address.
+    rendezvous = [
+        [f"--nnodes={nodes}", "--node_rank=$NODE_RANK"],
+        ["--master_addr=$MASTER_ADDR", f"--master_port={MASTER_PORT}"],
+    ]
+    note = (
+        f"# On each of the {nodes} nodes: NODE_RANK=0..{nodes - 1}, MASTER_ADDR=<node 0 address>\n"
+    )
+    return note + _join([head, *rendezvous, *_recipe_args(launcher, recipe, dataset, overrides)])
+
+
+def slurm_script(
+    launcher: Launcher,
+    *,
+    recipe: str,
+    dataset: str,
+    overrides: dict[str, Any],
+    gpus: int,
+    gpus_per_node: int,
+) -> str:
+    """A complete sbatch script that runs the same command with srun on every node.
+
+    One task per node runs torchrun; the c10d rendezvous on the first node lets every
+    node find its rank without a per-node variable.
+    """
+    nodes, per_node = node_shape(gpus, gpus_per_node)
+    head = [launcher.runner, f"--nnodes={nodes}", f"--nproc_per_node={per_node}"]
+    rendezvous = [
+        "--rdzv_backend=c10d",
+        f'--rdzv_endpoint="$MASTER_ADDR:{MASTER_PORT}"',
+        '--rdzv_id="$SLURM_JOB_ID"',
+    ]
+    command = _join(
+        [
+            ["srun", "--ntasks-per-node=1"],
+            head,
+            rendezvous,
+            *_recipe_args(launcher, recipe, dataset, overrides),
+        ]
+    )
+    return "\n".join(
+        [
+            "#!/bin/bash",
+            f"#SBATCH --job-name={recipe[:64]}",
+            f"#SBATCH --nodes={nodes}",
+            "#SBATCH --ntasks-per-node=1",
+            f"#SBATCH --gpus-per-node={per_node}",
+            "#SBATCH --exclusive",
+            "# Add your cluster's --account, --partition and --time lines here.",
+            "set -euo pipefail",
+            "# Run from a Megatron-Bridge checkout of the release this answer is for.",
+            f"# (Megatron-Bridge {launcher.release})",
+            'MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
+            "export MASTER_ADDR",
+            command,
+            "",
+        ]
+    )
+
+
+def benchmark_command(*, recipe: str, num_gpus: int, gpus_per_node: int, mode: str) -> str:
+    """The train.sh command for a benchmark recipe at the GPU count its name encodes.
+
+    train.sh is a Slurm launcher; ACCOUNT, PARTITION and IMAGE are the user's own.
+    """
+    nodes, per_node = node_shape(num_gpus, gpus_per_node)
+    train_mode = "lora" if mode == "peft" else mode
+    return _join(
+        [
+            [TRAIN_SH],
+            [f"--nodes {nodes}", f"--gpus-per-node {per_node}"],
+            ["--account ACCOUNT --partition PARTITION --container-image IMAGE"],
+            ["--recipe", recipe, "--mode", train_mode],
+        ]
+    )
