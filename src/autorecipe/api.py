@@ -220,6 +220,49 @@ def estimate(
 
 # --- advice: recommend ------------------------------------------------------------------
 
+from autorecipe.advise.recommend import Recommendation  # noqa: E402
+
+
+def recommend(
+    model: str | None,
+    mode: str | None,
+    gpus: int | None,
+    gpu_type: str | None,
+    *,
+    seq_len: int | None = None,
+    gpus_per_node: int | None = None,
+    precision: str | None = None,
+    first_time: bool = False,
+    index: str | None = None,
+    slurm: bool = False,
+) -> Recommendation:
+    """The best shipped recipe for a model, goal (pretrain/sft/peft), GPUs and sequence
+    length: dataset preset, layout resized to the allocation, memory and speed estimates,
+    every override with its change class, and the launch command for that release.
+
+    `first_time` fills what is missing with the gentlest start (Llama 3 8B pretraining on
+    mock data, one 8-GPU H100 node); `slurm` adds a complete sbatch script.
+
+    >>> answer = recommend("Qwen3-30B-A3B", "sft", 16, "h100")
+    >>> answer.recipe.name, answer.dataset
+    ('qwen3_30b_a3b_sft_config', 'tulu3')
+    """
+    from autorecipe.advise.recommend import recommend as _recommend
+
+    return _recommend(
+        model,
+        mode,
+        gpus,
+        gpu_type,
+        seq_len=seq_len,
+        gpus_per_node=gpus_per_node,
+        precision=precision,
+        first_time=first_time,
+        index=index,
+        slurm=slurm,
+    )
+
+
 # --- lint: check ------------------------------------------------------------------------
 
 from autorecipe.advise.check import CheckReport  # noqa: E402
