@@ -206,63 +206,52 @@ def best_published(rows: Iterable[CalibrationRow]) -> dict[tuple, CalibrationRow
     return best
 
 
-def _divisors(n: int, cap: int) -> list[int]:
-    return [d for d in range(1, min(n, cap) + 1) if n % d == 0]
+@dataclass(frozen=True)
+class PublishedRank:
+    row: CalibrationRow
+    predicted: float  # our tokens/s/GPU for the published layout
+    rank: int  # 1 + fitting candidates predicted faster than the published layout
+    candidates: int
+    best_top3: float  # fastest prediction among our top 3 (or the published one)
+
+    @property
+    def overclaims(self) -> bool:
+        """We predict the published layout well, yet claim a >10% faster one in our top 3."""
+        return (
+            abs(self.predicted / self.row.measured - 1) <= 0.15
+            and self.best_top3 > 1.1 * self.predicted
+        )
 
 
-def candidate_layouts(row: CalibrationRow) -> list[Layout]:
-    """Layouts for the row's case (same GPUs, global batch) that pass Megatron's basic rules and
-    fit in memory. Stand-in until autorecipe.layout.search.enumerate_layouts lands."""
-    from autorecipe.estimate.memory import estimate_memory
+def _shape(layout: Layout) -> tuple:
+    return (layout.tp, layout.pp, layout.vp or 1, layout.cp, layout.ep, layout.mbs)
 
-    spec, world, gbs = row.spec, row.world_size, row.layout.gbs
-    heads, groups = spec.num_attention_heads, spec.num_key_value_heads
-    layers = spec.num_hidden_layers
-    out: list[Layout] = []
-    for tp in _divisors(world, row.gpu.nvlink_domain_size):
-        if heads % tp or (groups % tp and tp % groups):
-            continue
-        for pp in _divisors(world // tp, 16):
-            if layers < pp:
-                continue
-            for cp in _divisors(world // (tp * pp), 8):
-                if row.seq_len % (2 * cp):
-                    continue
-                dp = world // (tp * pp * cp)
-                eps = _divisors(world // pp, 64) if spec.is_moe else [1]
-                for ep in eps:
-                    if spec.is_moe and (spec.num_experts or 1) % ep:
-                        continue
-                    # Uneven splits need an explicit pipeline layout: left out here.
-                    vps = [
-                        v
-                        for v in (None, 2, 4, 8)
-                        if layers % (pp * (v or 1)) == 0 and (v is None or pp > 1)
-                    ]
-                    for vp in vps:
-                        for mbs in (1, 2, 4, 8):
-                            if gbs % (mbs * dp):
-                                continue
-                            layout = Layout(
-                                tp=tp,
-                                pp=pp,
-                                vp=vp,
-                                cp=cp,
-                                ep=ep,
-                                dp=dp,
-                                sp=tp > 1,
-                                mbs=mbs,
-                                gbs=gbs,
-                            )
-                            memory = estimate_memory(
-                                spec,
-                                layout,
-                                row.gpu,
-                                seq_len=row.seq_len,
-                                mode=row.mode,
-                                precision=row.precision,
-                                world_size=world,
-                            )
-                            if memory.fits:
-                                out.append(layout)
-    return out
+
+def published_rank(row: CalibrationRow) -> PublishedRank:
+    """Where the published layout lands among the layouts the planner enumerates for its case."""
+    from autorecipe.layout.search import enumerate_layouts
+
+    found = enumerate_layouts(
+        row.spec,
+        world_size=row.world_size,
+        gpu=row.gpu,
+        seq_len=row.seq_len,
+        mode=row.mode,
+        gbs=row.layout.gbs,
+        precision=row.precision,
+    )
+    fitting = [c for c in found if c.memory and c.memory.fits and c.throughput and c.layout]
+    ours = predict(row)
+    speeds = [
+        c.throughput.tokens_per_sec_per_gpu
+        for c in fitting
+        if _shape(c.layout) != _shape(row.layout)
+    ]  # type: ignore[union-attr,arg-type]
+    top3 = sorted(speeds, reverse=True)[:3]
+    return PublishedRank(
+        row=row,
+        predicted=ours,
+        rank=1 + sum(s > ours for s in speeds),
+        candidates=len(fitting),
+        best_top3=max([ours, *top3]),
+    )
