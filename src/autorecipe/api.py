@@ -137,6 +137,45 @@ def diff_indexes(old: str, new: str):
 
 
 # --- catalog: model_info, gpu_info ------------------------------------------------------
+from autorecipe.catalog.info import ModelInfo  # noqa: E402
+from autorecipe.catalog.spec import GPUSpec  # noqa: E402
+
+
+def model_info(name: str, seq_len: int | None = None, index: str | None = None) -> ModelInfo:
+    """A model's spec, total/active/per-layer parameters, training FLOPs per token and
+    the recipes the index has for it. `name` is a Hugging Face id, a name as people type
+    it ("Llama 3 8B", "qwen3 30b a3b"), or a config.json path (file or directory).
+
+    >>> round(model_info("deepseek v3").params.total / 1e9)
+    671
+    """
+    from autorecipe.catalog.info import model_info as _model_info
+
+    return _model_info(name, seq_len=seq_len, index=index)
+
+
+def gpu_info(name: str) -> GPUSpec:
+    """One GPU type: a catalog name in any common spelling (h100, dgx-h100, gb200), a
+    ``custom:mem=96,bf16=700,domain=8`` description, or a JSON file with those keys.
+
+    >>> gpu_info("dgx-h100").usable_memory_gib
+    78.0
+    """
+    from autorecipe.catalog.gpus import resolve_gpu
+
+    return resolve_gpu(name)
+
+
+def list_gpus() -> list[GPUSpec]:
+    """Every GPU type in the bundled catalog.
+
+    >>> [g.key for g in list_gpus()][:2]
+    ['A100-40GB', 'A100-80GB']
+    """
+    from autorecipe.catalog.gpus import list_gpus as _list
+
+    return _list()
+
 
 # --- layout: plan, estimate -------------------------------------------------------------
 
