@@ -385,7 +385,11 @@ def build_models() -> dict:
             "published_total_params": e.get("total_params_published"),
             "published_active_params": e.get("active_params_published"),
             "supported": family not in UNSUPPORTED,
-            "unsupported_reason": UNSUPPORTED.get(family),
+            "unsupported_reason": (
+                f"not supported yet: {model_type(hf_id, family, e) or family} ({UNSUPPORTED[family]})"
+                if family in UNSUPPORTED
+                else None
+            ),
             "extra": extra,
         }
         extra["in_megatron_bridge_0_6_2_recipes"] = bool(e.get("in_megatron_bridge_0_6_2_recipes"))
