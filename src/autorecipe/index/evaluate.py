@@ -208,6 +208,11 @@ class Interpreter:
         self._journals: list[dict[int, tuple[Any, Any]]] = []
         self._depth = 0
         self._steps = 0
+        # Results of argument-free calls (base recipes, _pretrain_common(), bf16_mixed()):
+        # a recipe function's result depends only on its arguments, so each is run once
+        # and every caller gets its own copy.
+        self._results: dict[int, Any] = {}
+        self._class_cache: dict[int, tuple[dict[str, Any], str | None]] = {}
 
     # --- files and modules -------------------------------------------------------------
 
@@ -317,6 +322,24 @@ class Interpreter:
     def _call_func(self, fn: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if self._depth >= MAX_DEPTH:
             raise _OutOfBudget()
+        cacheable = not args and not kwargs and fn.closure is None and fn.bound_self is None
+        key = id(fn.node)
+        if cacheable and key in self._results:
+            cached = self._results[key]
+            if isinstance(cached, _Raise):
+                raise _Raise(cached.message, cached.where)
+            return _copy_value(cached)
+        if not cacheable:
+            return self._run_func(fn, args, kwargs)
+        try:
+            result = self._run_func(fn, args, kwargs)
+        except _Raise as exc:
+            self._results[key] = exc
+            raise
+        self._results[key] = _copy_value(result)
+        return result
+
+    def _run_func(self, fn: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
         globals_ = self.namespace(fn.module)
         frame = _Frame(fn.module, self.rel_file(fn.module), [{}] + (fn.closure or []), globals_)
         if fn.bound_self is not None:
@@ -368,12 +391,11 @@ class Interpreter:
 
     def construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any]) -> Obj:
         fields, missing = self._class_fields(cls)
-        obj = Obj(cls=cls.node.name, missing=missing)
-        where = f"{self.rel_file(cls.module)}:{cls.node.lineno}"
-        for fname, value in fields.items():
-            if isinstance(value, ClassRef):
-                value = self.construct(value, [], {})
-            obj.attrs[fname] = Slot(value, where, default=True)
+        obj = Obj(cls=cls.node.name, missing=missing, classref=cls)
+        for fname, slot in fields.items():
+            if isinstance(slot.value, ClassRef):
+                slot.value = self.construct(slot.value, [], {})
+            obj.attrs[fname] = slot
         names = list(fields)
         for i, value in enumerate(args):
             if i < len(names):
@@ -384,8 +406,15 @@ class Interpreter:
 
     def _class_fields(self, cls: ClassRef) -> tuple[dict[str, Any], str | None]:
         """Declared defaults of a package class (bases first) and why others are unknown."""
+        key = id(cls.node)
+        if key not in self._class_cache:
+            self._class_cache[key] = self._read_class_fields(cls)
+        fields, missing = self._class_cache[key]
+        return {k: Slot(_copy_value(v.value), v.prov, True) for k, v in fields.items()}, missing
+
+    def _read_class_fields(self, cls: ClassRef) -> tuple[dict[str, Slot], str | None]:
         frame = _Frame(cls.module, self.rel_file(cls.module), [], self.namespace(cls.module))
-        fields: dict[str, Any] = {}
+        fields: dict[str, Slot] = {}
         missing = None
         for base in cls.node.bases:
             ref = self._eval(base, frame)
@@ -401,12 +430,12 @@ class Interpreter:
                 )
         for stmt in cls.node.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                where = frame.where(stmt)
                 if stmt.value is None:
-                    fields.setdefault(
-                        stmt.target.id, Unknown(f"{cls.node.name}.{stmt.target.id} has no default")
-                    )
+                    reason = Unknown(f"{cls.node.name}.{stmt.target.id} has no default")
+                    fields.setdefault(stmt.target.id, Slot(reason, where, True))
                     continue
-                fields[stmt.target.id] = self._field_default(stmt.value, frame)
+                fields[stmt.target.id] = Slot(self._field_default(stmt.value, frame), where, True)
         return fields, missing
 
     def _field_default(self, node: ast.expr, frame: _Frame) -> Any:
@@ -423,6 +452,8 @@ class Interpreter:
                         return _BUILTIN_TYPES[factory.name]()
                     if isinstance(factory, ClassRef):
                         return factory
+                    if isinstance(factory, Func):
+                        return self.call(factory, [], {})
                     return Unknown("default built at run time by a factory")
             return Unknown("no default")
         return self._eval(node, frame)
@@ -569,6 +600,9 @@ class Interpreter:
                 return External(value.cls)
             if value.hf_model_id is not None and value.missing is None:
                 return Method(value, name)
+            method = self._class_method(value.classref, name) if value.classref else None
+            if method is not None:
+                return Func(method[0], method[1], bound_self=value)
             if value.missing:
                 return Unknown(f"{value.cls}.{name}: {value.missing}")
             return Unknown(f"{value.cls} has no attribute '{name}' set")
@@ -604,6 +638,27 @@ class Interpreter:
         if isinstance(value, (str, list, dict, tuple, set)) or _plain(value):
             return Method(value, name)
         return Unknown(f"attribute {name} cannot be read statically")
+
+    def _class_method(
+        self, cls: ClassRef, name: str, seen: int = 0
+    ) -> tuple[str, ast.FunctionDef] | None:
+        """(module, def) of method `name` of a package class or its package bases."""
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
+                decorators = {ast.unparse(d) for d in stmt.decorator_list}
+                if decorators & {"property", "staticmethod", "classmethod"}:
+                    return None
+                return cls.module, stmt
+        if seen > 8:
+            return None
+        frame = _Frame(cls.module, "", [], self.namespace(cls.module))
+        for base in cls.node.bases:
+            ref = self._eval(base, frame)
+            if isinstance(ref, ClassRef) and ref.node is not cls.node:
+                found = self._class_method(ref, name, seen + 1)
+                if found:
+                    return found
+        return None
 
     def _fork(
         self, test: ast.expr, cond: Unknown, frame: _Frame, branches: list[list[ast.stmt]]
@@ -1217,9 +1272,19 @@ def _copy_value(value: Any, memo: dict | None = None) -> Any:
     if id(value) in memo:
         return memo[id(value)]
     if isinstance(value, Obj):
-        new = Obj(value.cls, {}, value.missing, value.origin, value.hf_model_id, value.hf_prov)
+        new = Obj(
+            value.cls,
+            {},
+            value.missing,
+            value.origin,
+            value.hf_model_id,
+            value.hf_prov,
+            value.classref,
+        )
         memo[id(value)] = new
-        new.attrs = {k: Slot(_copy_value(s.value, memo), s.prov) for k, s in value.attrs.items()}
+        new.attrs = {
+            k: Slot(_copy_value(s.value, memo), s.prov, s.default) for k, s in value.attrs.items()
+        }
         return new
     if isinstance(value, list):
         return [_copy_value(v, memo) for v in value]

@@ -144,11 +144,11 @@ def _record(
         unknown[key] = f"{value.reason} (assigned at {slot.prov})"
         return
     if isinstance(value, Obj):
-        if value.origin:
-            out[key] = value.origin
-            prov[key] = slot.prov
-        elif path in ("peft", "comm_overlap"):
+        if path in ("peft", "comm_overlap"):
             out[key] = value.cls
+            prov[key] = slot.prov
+        elif value.origin and path == "mixed_precision":
+            out[key] = value.origin
             prov[key] = slot.prov
         if depth < _MAX_NESTING:
             _flatten(value, path, out, prov, unknown, depth + 1)
@@ -211,6 +211,8 @@ def _precision(facts_precision: str | None, fields: dict) -> str | None:
         return facts_precision
     preset = fields.get("mixed_precision")
     found = precision_of_preset(preset if isinstance(preset, str) else None)
+    if found is None and fields.get("mixed_precision.bf16") is True:
+        found = "bf16"
     if found == "bf16" and fields.get("mixed_precision.fp8"):
         return {"mxfp8": "mxfp8", "blockwise": "fp8-blockwise", "delayed": "fp8-delayed"}.get(
             fields.get("mixed_precision.fp8_recipe"), "fp8"

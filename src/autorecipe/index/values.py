@@ -48,6 +48,7 @@ class Obj:
     origin: str | None = None  # the factory function that built it, e.g. "bf16_mixed"
     hf_model_id: str | None = None
     hf_prov: str | None = None
+    classref: Any = None  # the package ClassRef it was built from, for method calls
 
 
 @dataclass(frozen=True)
