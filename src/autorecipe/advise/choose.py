@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autorecipe.catalog import naming
@@ -81,26 +81,35 @@ class Query:
 
 @dataclass
 class Choice:
-    """The chosen recipe (as the user should name it) and why."""
+    """The chosen recipe (as the user should name it) and why.
+
+    `entry` is the index entry that matched, whose fields describe the recipe (an alias's
+    own entry when the alias matched); `recipe` is the name to launch.
+    """
 
     recipe: Recipe
-    canonical: Recipe
+    entry: Recipe
     exact_model: bool
     reasons: list[str] = field(default_factory=list)
     runner_up: Recipe | None = None
     runner_up_reason: str | None = None
     differences: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
 
 
-def _canonical(index: RecipeIndex) -> dict[str, Recipe]:
-    by_name = {r.name: r for r in index.recipes}
-    return {r.name: by_name.get(r.alias_of, r) if r.alias_of else r for r in index.recipes}
+def _canonical(index: RecipeIndex) -> dict[tuple[str, str], Recipe]:
+    """(kind, name) -> the recipe an entry runs; library and benchmark names can collide."""
+    by_key = {(r.kind, r.name): r for r in index.recipes}
+    return {
+        (r.kind, r.name): by_key.get((r.kind, r.alias_of), r) if r.alias_of else r
+        for r in index.recipes
+    }
 
 
-def public_name(canonical: Recipe, index: RecipeIndex) -> Recipe:
+def public_name(target: Recipe, index: RecipeIndex) -> Recipe:
     """The name people use for a recipe: its shortest alias when it has one."""
-    aliases = [r for r in index.recipes if r.alias_of == canonical.name]
-    return min(aliases, key=lambda r: (len(r.name), r.name)) if aliases else canonical
+    aliases = [r for r in index.recipes if r.alias_of == target.name and r.kind == target.kind]
+    return min(aliases, key=lambda r: (len(r.name), r.name)) if aliases else target
 
 
 def _precision_penalty(recipe: Recipe, wanted: str | None) -> int:
@@ -185,29 +194,28 @@ def choose_recipe(
 ) -> Choice:
     """The best library recipe for `spec` and `query`, with reasons and a runner-up.
 
-    `resolve` maps a recipe's hf_model_id to its ModelSpec (None when unknown); it is used
-    only when no recipe trains this exact checkpoint, to find the closest size.
+    Aliases are ranked on their own extracted facts, like any other entry, and entries
+    that name the same function collapse into one answer. `resolve` maps a recipe's
+    hf_model_id to its ModelSpec (None when unknown); it is used only when no recipe
+    trains this exact checkpoint, to find the closest size.
     """
     canonical_of = _canonical(index)
-    pool = {
-        canonical_of[r.name].name: canonical_of[r.name]
-        for r in index.recipes
-        if r.kind == "library" and r.mode == query.mode
-    }
+    pool = [r for r in index.recipes if r.kind == "library" and r.mode == query.mode]
     if not pool:
         raise UserError(f"Megatron-Bridge {index.bridge_version} ships no {query.mode} recipe.")
 
     key = checkpoint_key(spec.hf_id)
-    exact = [r for r in pool.values() if key and checkpoint_key(r.hf_model_id) == key]
+    exact = [r for r in pool if key and checkpoint_key(r.hf_model_id) == key]
     differences: list[str] = []
     if exact:
         candidates = exact
         reasons = [f"{query.mode} recipe for this exact model ({spec.hf_id})"]
     else:
-        candidates, reasons, differences = _closest_size(pool.values(), spec, query, resolve)
+        candidates, reasons, differences = _closest_size(pool, spec, query, resolve)
 
     ranked = sorted(candidates, key=lambda r: rank_key(r, query))
     best = ranked[0]
+    best_target = canonical_of[best.kind, best.name].name
     reasons.append(f"tuned for {_describe(best)}")
     seq = recipe_seq_length(best)
     if query.seq_len and seq and query.seq_len > LONG_CONTEXT:
@@ -216,15 +224,24 @@ def choose_recipe(
             if seq >= query.seq_len
             else f"long context: no variant covers {query.seq_len}; {seq} is the longest"
         )
-    runner = next((r for r in ranked[1:] if r.name != best.name), None)
+    others = [r for r in ranked if canonical_of[r.kind, r.name].name != best_target]
+    # Variants: as good a match on every fact the query names (_deterministic, _muon, ...).
+    same = rank_key(best, query)[:-2]
+    variants = [r for r in others if rank_key(r, query)[:-2] == same]
+    runner = next((r for r in others if r not in variants), None)
+
+    def named(entry: Recipe) -> Recipe:
+        return entry if entry.alias_of else public_name(entry, index)
+
     return Choice(
-        recipe=public_name(best, index),
-        canonical=best,
+        recipe=named(best),
+        entry=best,
         exact_model=bool(exact),
         reasons=reasons,
-        runner_up=public_name(runner, index) if runner else None,
+        runner_up=named(runner) if runner else None,
         runner_up_reason=_why_runner_up(best, runner, query) if runner else None,
         differences=differences,
+        variants=list(dict.fromkeys(named(r).name for r in variants)),
     )
 
 
@@ -233,7 +250,7 @@ def _architecture(spec: ModelSpec) -> tuple[str | None, str]:
 
 
 def _closest_size(
-    pool: Iterable[Recipe],
+    pool: list[Recipe],
     spec: ModelSpec,
     query: Query,
     resolve: Callable[[str], ModelSpec | None],

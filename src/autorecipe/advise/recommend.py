@@ -103,6 +103,9 @@ class Recommendation(Candidate):
     layout_kept: bool = True
     reasons: list[str] = Field(default_factory=list)
     differences: list[str] = Field(default_factory=list)
+    variants: list[str] = Field(
+        default_factory=list, description="equally matching variants (_deterministic, ...)"
+    )
     dataset_reason: str | None = None
     dataset_alternatives: list[str] = Field(default_factory=list)
     runner_up: Alternative | None = None
@@ -389,7 +392,7 @@ def _benchmark(
     index: RecipeIndex, choice: Choice, query: Query, gpus_per_node: int
 ) -> Alternative | None:
     """The benchmark recipe for this model, mode, GPU type and count, if one ships."""
-    key = checkpoint_key(choice.canonical.hf_model_id)
+    key = checkpoint_key(choice.entry.hf_model_id)
     hits = [
         r
         for r in index.recipes
@@ -471,7 +474,7 @@ def recommend(
     )
     choice = choose_recipe(idx, spec, query, _recipe_spec)
     adapted, choice, query = _fit(idx, spec, gpu, choice, query)
-    recipe = choice.canonical
+    recipe = choice.entry
     before = recipe_layout(recipe, idx.bridge_version, spec)
     recipe_seq = recipe_seq_length(recipe)
     seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
@@ -539,6 +542,7 @@ def recommend(
         layout_kept=adapted.kept,
         reasons=reasons,
         differences=choice.differences,
+        variants=choice.variants,
         dataset_reason=data.reason,
         dataset_alternatives=list(data.others),
         runner_up=Alternative(
@@ -564,7 +568,7 @@ def _fit(
     """Adapt the chosen recipe; on one GPU, full SFT that cannot fit falls back to PEFT."""
 
     def run(c: Choice, q: Query) -> Adapted:
-        recipe = c.canonical
+        recipe = c.entry
         recipe_seq = recipe_seq_length(recipe) or spec.max_position_embeddings or DEFAULT_SEQ
         return adapt_layout(
             recipe,

@@ -1,0 +1,153 @@
+"""Launch commands: the entry point of each release, node shapes, overrides, sbatch, train.sh."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autorecipe.errors import UserError
+from autorecipe.launch import (
+    benchmark_command,
+    format_value,
+    launcher_for,
+    node_shape,
+    override_args,
+    slurm_script,
+    torchrun_command,
+)
+
+
+def argv(command: str) -> list[str]:
+    """The words a shell would pass, comments and line continuations removed."""
+    lines = [ln for ln in command.splitlines() if not ln.lstrip().startswith("#")]
+    return shlex.split(" ".join(ln.rstrip(" \\") for ln in lines))
+
+
+def test_0_6_uses_torch_distributed_run_and_short_presets() -> None:
+    launcher = launcher_for("0.6.2")
+    cmd = torchrun_command(
+        launcher,
+        recipe="llama3_8b_pretrain_config",
+        dataset="mock",
+        overrides={},
+        gpus=8,
+        gpus_per_node=8,
+    )
+    assert argv(cmd) == [
+        "uv", "run", "python", "-m", "torch.distributed.run", "--nproc_per_node=8",
+        "scripts/training/run_recipe.py", "--recipe", "llama3_8b_pretrain_config", "--dataset", "mock",
+    ]  # fmt: skip
+    assert launcher.pretrain_dataset == "mock"
+    assert launcher.benchmark_launcher
+
+
+def test_0_4_and_0_5_use_torchrun_and_dataset_types() -> None:
+    for version in ("0.4.0", "0.5.1"):
+        launcher = launcher_for(version)
+        words = argv(
+            torchrun_command(
+                launcher,
+                recipe="r",
+                dataset=launcher.pretrain_dataset,
+                overrides={},
+                gpus=4,
+                gpus_per_node=8,
+            )
+        )
+        assert words[:4] == ["uv", "run", "torchrun", "--nproc_per_node=4"]
+        assert words[-2:] == ["--dataset", "llm-pretrain-mock"]
+        assert launcher.finetune_dataset == "llm-finetune"
+        assert not launcher.benchmark_launcher
+
+
+def test_releases_without_run_recipe_are_refused() -> None:
+    with pytest.raises(UserError, match="0.4"):
+        launcher_for("0.3.1")
+    with pytest.raises(UserError, match="MAJOR.MINOR"):
+        launcher_for("latest")
+
+
+def test_multi_node_form_names_nodes_rank_and_rendezvous() -> None:
+    cmd = torchrun_command(
+        launcher_for("0.6.2"),
+        recipe="qwen3_30b_a3b_sft_config",
+        dataset="tulu3",
+        overrides={"dataset.seq_length": 4096},
+        gpus=16,
+        gpus_per_node=8,
+    )
+    words = argv(cmd)
+    assert {"--nproc_per_node=8", "--nnodes=2", "--node_rank=$NODE_RANK"} <= set(words)
+    assert "--master_addr=$MASTER_ADDR" in words
+    assert words.index("scripts/training/run_recipe.py") > words.index("--nnodes=2")
+    assert words[-1] == "dataset.seq_length=4096"
+    assert all(len(line) <= 80 for line in cmd.splitlines())
+
+
+@given(gpus=st.integers(1, 4096), per_node=st.integers(1, 16))
+def test_node_shape_covers_every_gpu_with_equal_nodes(gpus: int, per_node: int) -> None:
+    nodes, procs = node_shape(gpus, per_node)
+    assert nodes * procs == gpus
+    assert procs <= per_node
+    assert nodes >= -(-gpus // per_node)
+
+
+def test_node_shape_spreads_uneven_counts() -> None:
+    assert node_shape(12, 8) == (2, 6)
+    assert node_shape(4, 8) == (1, 4)
+    with pytest.raises(UserError):
+        node_shape(0, 8)
+
+
+def test_override_values_read_as_run_recipe_reads_them() -> None:
+    assert format_value(True) == "True"
+    assert format_value(None) == "null"
+    assert format_value(["attn", "moe_router"]) == "[attn,moe_router]"
+    args = override_args(
+        {"model.cuda_graph_scope": ["attn"], "model.tensor_model_parallel_size": 2}
+    )
+    assert shlex.split(" ".join(args)) == [
+        "model.cuda_graph_scope=[attn]",
+        "model.tensor_model_parallel_size=2",
+    ]
+
+
+def test_sbatch_script_runs_the_same_command_on_every_node() -> None:
+    launcher = launcher_for("0.6.2")
+    args = dict(
+        recipe="qwen3_235b_a22b_peft_config",
+        dataset="squad",
+        overrides={"model.pipeline_model_parallel_size": 2},
+    )
+    script = slurm_script(launcher, gpus=16, gpus_per_node=8, **args)
+    assert script.startswith("#!/bin/bash\n")
+    assert "#SBATCH --nodes=2" in script
+    assert "#SBATCH --gpus-per-node=8" in script
+    assert "#SBATCH --ntasks-per-node=1" in script
+    srun = script[script.index("srun") :]
+    words = argv(srun)
+    assert words[:2] == ["srun", "--ntasks-per-node=1"]
+    assert "--nnodes=2" in words and "--rdzv_backend=c10d" in words
+    tail = words[words.index("scripts/training/run_recipe.py") :]
+    single = argv(torchrun_command(launcher, gpus=16, gpus_per_node=8, **args))
+    assert tail == single[single.index("scripts/training/run_recipe.py") :]
+
+
+def test_benchmark_recipes_launch_at_their_encoded_gpu_count() -> None:
+    cmd = benchmark_command(
+        recipe="qwen3_30b_a3b_pretrain_16gpu_h100_bf16_config",
+        num_gpus=16,
+        gpus_per_node=8,
+        mode="pretrain",
+    )
+    words = argv(cmd)
+    assert words[0] == "./scripts/training/train.sh"
+    nodes = int(words[words.index("--nodes") + 1])
+    per_node = int(words[words.index("--gpus-per-node") + 1])
+    assert nodes * per_node == 16
+    assert words[-2:] == ["--mode", "pretrain"]
+    peft = argv(benchmark_command(recipe="x", num_gpus=8, gpus_per_node=8, mode="peft"))
+    assert peft[-1] == "lora"

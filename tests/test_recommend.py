@@ -1,0 +1,240 @@
+"""recommend through the public API, against the bundled 0.6.2 / 0.5.1 indexes and catalog."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autorecipe import api
+from autorecipe.advise.choose import Query, checkpoint_key, choose_recipe, recipe_seq_length
+from autorecipe.advise.recommend import _recipe_spec, parse_count
+from autorecipe.errors import UserError
+from autorecipe.index.load import load_index
+from autorecipe.index.schema import Recipe
+
+CLASSES = {"convergence", "execution", "benchmark-only"}
+
+
+@cache
+def index062():
+    return load_index("0.6.2")
+
+
+def library(name: str) -> Recipe:
+    """The library recipe called `name` (a benchmark recipe may share the name)."""
+    return next(r for r in index062().recipes if r.kind == "library" and r.name == name)
+
+
+def canonical(name: str) -> str:
+    recipe = library(name)
+    return recipe.alias_of or recipe.name
+
+
+def own_query(recipe: Recipe) -> Query:
+    """What someone who wants exactly this recipe would ask for.
+
+    A recipe tuned for no GPU type is asked for on an A100 (no 0.6.2 recipe targets it),
+    and one with no GPU count on the GPUs its model-parallel layout needs.
+    """
+    f = recipe.fields
+    needed = 1
+    for key in (
+        "tensor_model_parallel_size",
+        "pipeline_model_parallel_size",
+        "context_parallel_size",
+    ):
+        value = f.get(key)
+        needed *= value if isinstance(value, int) and value > 0 else 1
+    return Query(
+        mode=recipe.mode,
+        gpus=recipe.num_gpus or needed,
+        gpu_type=(recipe.gpu_type or "a100").lower(),
+        seq_len=recipe_seq_length(recipe),
+        precision=recipe.precision,
+    )
+
+
+def test_every_library_recipe_is_chosen_for_its_own_model_mode_gpus_and_seq() -> None:
+    """Solve the kind: each library recipe of 0.6.2 is the answer to its own question,
+    or an equally matching variant of the answer (_deterministic, _muon, ... differ in
+    nothing the question names) that the answer lists."""
+    index = index062()
+    tested, wrong = 0, []
+    for recipe in index.recipes:
+        if recipe.kind != "library" or recipe.mode is None or not recipe.hf_model_id:
+            continue
+        spec = _recipe_spec(recipe.hf_model_id)
+        if spec is None:  # checkpoint missing from the catalog or incomplete there
+            continue
+        tested += 1
+        choice = choose_recipe(index, spec, own_query(recipe), _recipe_spec)
+        answers = {canonical(choice.recipe.name), canonical(choice.entry.name)}
+        answers |= {canonical(v) for v in choice.variants}
+        if canonical(recipe.name) not in answers:
+            wrong.append(f"{recipe.name} -> {choice.recipe.name}")
+    assert tested >= 450
+    assert wrong == []
+
+
+def test_known_answers_through_the_api() -> None:
+    one = api.recommend("Qwen3-30B-A3B", "sft", 16, "h100")
+    assert one.recipe.name == "qwen3_30b_a3b_sft_config"
+    assert one.recipe.alias_of == "qwen3_30b_a3b_sft_16gpu_h100_bf16_config"
+    assert one.recipe_gpus == 16 and one.layout_kept and one.overrides == {}
+    assert (
+        api.recommend("Llama 3 8B", "pretrain", 2, "h100").recipe.name
+        == "llama3_8b_pretrain_config"
+    )
+
+
+MODELS = [
+    "meta-llama/Meta-Llama-3-8B",
+    "Qwen/Qwen3-30B-A3B",
+    "Qwen/Qwen3-8B",
+    "meta-llama/Meta-Llama-3-70B",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    mode=st.sampled_from(["pretrain", "sft", "peft"]),
+    gpus=st.integers(1, 72),
+    seq=st.sampled_from([None, 2048, 8192, 32768]),
+)
+def test_any_allocation_gets_a_valid_layout_or_a_reason(
+    model: str, mode: str, gpus: int, seq: int | None
+) -> None:
+    answer = api.recommend(model, mode, gpus, "h100", seq_len=seq)
+    recipe = library(answer.recipe.name)
+    gbs = recipe.fields["global_batch_size"]
+    assert "train.global_batch_size" not in answer.overrides  # never changed silently
+    assert "model.seq_length" not in answer.overrides  # reverted by the launcher
+    lo = answer.layout
+    if lo is None:
+        assert answer.findings[0].id == "no-valid-layout"
+        assert answer.findings[0].severity == "error"
+        return
+    assert lo.tp * lo.pp * lo.cp * lo.dp == gpus
+    assert gpus % (lo.etp * lo.ep * lo.pp) == 0
+    assert lo.gbs == gbs and gbs % (lo.mbs * lo.dp) == 0
+    assert lo.sp == (lo.tp > 1)
+    assert answer.memory is not None
+    for change in answer.changes:
+        assert change.change_class in CLASSES and change.reason
+        assert answer.overrides[change.key] == change.value
+    if seq is not None and seq != recipe_seq_length(recipe):
+        assert answer.overrides["dataset.seq_length"] == seq
+
+
+def test_recipe_layout_kept_when_it_divides_the_allocation_and_dp_absorbs_the_rest() -> None:
+    answer = api.recommend("Llama 3 8B", "pretrain", 8, "h100")
+    assert answer.recipe.name == "llama3_8b_pretrain_config"
+    assert answer.layout_kept
+    before, after = answer.recipe_layout, answer.layout
+    assert (after.tp, after.pp, after.cp) == (before.tp, before.pp, before.cp)
+    assert after.dp == 8 // (after.tp * after.pp * after.cp) > before.dp
+    assert after.gbs == before.gbs
+    assert not any(k.startswith("model.") for k in answer.overrides)
+
+
+@pytest.mark.parametrize("seq", [16384, 32768, 65536, 131072])
+def test_long_context_picks_the_shortest_variant_that_covers_it(seq: int) -> None:
+    answer = api.recommend("Llama 3 8B", "pretrain", 64, "h100", seq_len=seq)
+    lengths = {
+        recipe_seq_length(r)
+        for r in index062().recipes
+        if r.kind == "library"
+        and r.mode == "pretrain"
+        and checkpoint_key(r.hf_model_id) == "metallama38b"
+    }
+    chosen = library(answer.recipe.name)
+    assert recipe_seq_length(chosen) == min(n for n in lengths if n >= seq)
+    assert answer.layout.cp > 1
+    if answer.layout.cp > 1:
+        assert answer.layout.cp_comm_type
+
+
+def test_one_gpu_full_sft_that_cannot_fit_becomes_peft() -> None:
+    big = api.recommend("Llama 3 8B", "sft", 1, "h100")
+    assert big.mode == "peft" and big.recipe.name == "llama3_8b_peft_config"
+    assert "one GPU" in big.reasons[0]
+    small = api.recommend("Qwen/Qwen3-0.6B", "sft", 1, "h100")
+    assert small.mode == "sft" and small.memory.fits
+
+
+def test_dataset_presets_follow_mode_and_release() -> None:
+    presets = {p.name: p.modes for p in index062().datasets}
+    for mode in ("sft", "peft"):
+        answer = api.recommend("Qwen3-8B", mode, 8, "h100")
+        assert answer.dataset in ("tulu3", "squad") and mode in presets[answer.dataset]
+        assert "mock" not in answer.dataset
+    assert api.recommend("Qwen3-8B", "pretrain", 8, "h100").dataset == "mock"
+    assert api.recommend("Qwen3-8B", "sft", 8, "h100", first_time=True).dataset == "squad"
+    old = api.recommend("Llama 3 8B", "sft", 8, "h100", index="0.5.1")
+    assert old.dataset == "llm-finetune" and old.bridge_version == "0.5.1"
+    assert "uv run torchrun" in old.command
+    assert (
+        api.recommend("Llama 3 8B", "pretrain", 8, "h100", index="0.5.1").dataset
+        == "llm-pretrain-mock"
+    )
+
+
+def test_benchmark_recipe_named_alongside_only_for_its_gpu_type_and_count() -> None:
+    answer = api.recommend("Llama 3 8B", "pretrain", 8, "h100")
+    bench = answer.benchmark
+    assert bench is not None and bench.recipe.kind == "benchmark"
+    assert bench.num_gpus == 8 and "_h100_" in bench.recipe.name
+    assert (
+        "scripts/training/train.sh" in bench.command
+        and "--nodes 1 --gpus-per-node 8" in bench.command
+    )
+    assert "upper-bound" in answer.benchmark_note and "mock data" in answer.benchmark_note
+    assert answer.recipe.kind == "library"
+    assert api.recommend("Llama 3 8B", "pretrain", 6, "h100").benchmark is None
+
+
+def test_no_exact_recipe_takes_the_closest_size_of_the_architecture_and_says_what_differs() -> None:
+    answer = api.recommend("Qwen/Qwen2.5-3B", "sft", 8, "h100")
+    assert answer.recipe.name.startswith("qwen25_")
+    assert "closest size" in answer.reasons[0]
+    assert any(d.startswith("num_hidden_layers") for d in answer.differences)
+
+
+def test_multi_node_and_slurm_forms() -> None:
+    answer = api.recommend("Qwen3-235B-A22B", "peft", 16, "h100", slurm=True)
+    assert answer.nodes == 2 and "--nnodes=2" in answer.command
+    assert "#SBATCH --nodes=2" in answer.slurm_script and "srun" in answer.slurm_script
+    assert "--recipe qwen3_235b_a22b_peft_config" in answer.slurm_script
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(model="Llama 3 8B", mode="sfft", gpus=8, gpu_type="h100"), "Did you mean: sft"),
+        (
+            dict(model="Llama 3 8B", mode="sft", gpus=0, gpu_type="h100"),
+            "--gpus must be a positive",
+        ),
+        (dict(model="Llama 3 8B", mode="sft", gpus=8, gpu_type="h1000"), "unknown GPU type"),
+        (dict(model="llama-9-13b", mode="sft", gpus=8, gpu_type="h100"), "config.json"),
+        (dict(model="Llama 3 8B", mode="sft", gpus=8, gpu_type="h100", seq_len=10**6), "at most"),
+        (dict(model="Llama 3 8B", mode="sft", gpus=8, gpu_type="h100", precision="fp9"), "bf16"),
+        (dict(model=None, mode="sft", gpus=8, gpu_type="h100"), "--first-time"),
+    ],
+)
+def test_bad_input_is_one_clear_user_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message) as err:
+        api.recommend(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_counts_parse_with_k_suffix_and_reject_fractions() -> None:
+    assert parse_count("32k", "--seq-len") == 32768
+    assert parse_count(" 16 ", "--gpus") == 16
+    for bad in ("7.5", "0", "-2", "eight", ""):
+        with pytest.raises(UserError, match="positive whole number"):
+            parse_count(bad, "--gpus")
