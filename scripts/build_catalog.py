@@ -1,6 +1,6 @@
 """Regenerate src/autorecipe/catalog/data/{models,gpus}.json from shared/data.
 
-Usage: python scripts/build_catalog.py [SHARED_DATA_DIR]
+Usage: python scripts/build_catalog.py [SHARED_DATA_DIR [OUT_DIR]]
 
 The shared facts are read as they are; the few corrections and the normalised names
 below are ours, each with the reason and the source it came from.
@@ -14,7 +14,11 @@ import sys
 from pathlib import Path
 
 SHARED = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
-OUT = Path(__file__).resolve().parents[1] / "src" / "autorecipe" / "catalog" / "data"
+OUT = (
+    Path(sys.argv[2])
+    if len(sys.argv) > 2
+    else Path(__file__).resolve().parents[1] / "src" / "autorecipe" / "catalog" / "data"
+)
 
 SPEC_FIELDS = (
     "num_hidden_layers hidden_size intermediate_size num_attention_heads num_key_value_heads "

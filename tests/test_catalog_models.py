@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +121,17 @@ def test_unsupported_architectures_say_so():
     spec = resolve_model("deepseek-ai/DeepSeek-V4-Flash")
     assert not spec.supported
     assert spec.unsupported_reason.startswith("not supported yet: deepseek_v4 (")
+
+
+SHARED = Path("/work/shared/data")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared facts not on this machine")
+def test_bundled_catalog_is_what_the_generator_makes(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_catalog.py"
+    subprocess.run(
+        [sys.executable, str(script), str(SHARED), str(tmp_path)], check=True, capture_output=True
+    )
+    bundled = Path(__file__).resolve().parents[1] / "src" / "autorecipe" / "catalog" / "data"
+    for name in ("models.json", "gpus.json"):
+        assert (tmp_path / name).read_text() == (bundled / name).read_text(), name

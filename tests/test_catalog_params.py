@@ -144,3 +144,26 @@ def test_hybrid_layers_follow_the_pattern():
 def test_unsupported_architecture_counts_are_marked_approximate():
     c = count_params(catalog_spec("deepseek-ai/DeepSeek-V4-Flash"))
     assert any(n.startswith("approximate:") for n in c.notes)
+
+
+def _leading_figure(text: str) -> float | None:
+    m = re.match(r"~?\s*(?:LM decoder\s+)?([\d.]+)\s*([BT])\b", text)
+    return float(m.group(1)) * {"B": 1e9, "T": 1e12}[m.group(2)] if m else None
+
+
+def test_every_size_claim_in_the_shared_data_is_near_our_count():
+    # Name-level figures ("8B (model name)") only state a size class: they bound gross
+    # errors (a wrong layer count or width), not the 1% that published totals get.
+    checked = 0
+    for hf_id, entry in catalog_entries().items():
+        claim = _leading_figure(entry.get("published_total_params") or "")
+        if claim is None or any(
+            entry.get(f) is None for f in ("num_hidden_layers", "hidden_size", "vocab_size")
+        ):
+            continue
+        total = count_params(catalog_spec(hf_id)).total
+        assert abs(total / claim - 1) < 0.15, (
+            f"{hf_id}: {total / 1e9:.2f}B vs {entry['published_total_params']}"
+        )
+        checked += 1
+    assert checked > 60
