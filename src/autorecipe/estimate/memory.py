@@ -17,6 +17,7 @@ MoE dispatch, MLA, uneven stages), this model says what it assumed instead.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from autorecipe.catalog import params
@@ -176,7 +177,10 @@ def model_shapes(spec: ModelSpec) -> Shapes:
     """The per-layer shapes the memory model needs, from a ModelSpec (via catalog counts)."""
     kinds = layer_kinds(spec)
     cache: dict[LayerKind, LayerShape] = {}
-    layers = tuple(cache.setdefault(k, _layer_shape(spec, k)) for k in kinds)
+    for k in kinds:
+        if k not in cache:
+            cache[k] = _layer_shape(spec, k)
+    layers = tuple(cache[k] for k in kinds)
     mtp = int(spec.mtp_num_layers or 0)
     mtp_shape = None
     if mtp and layers:
@@ -235,20 +239,25 @@ def _layer_params(shapes: Shapes, layout: Layout, layer: LayerShape) -> tuple[fl
     return dense, layer.routed / (layout.ep * layout.etp), layer.replicated
 
 
+def _members(shapes: Shapes, stage: Stage) -> Counter[LayerShape]:
+    """How many layers of each kind the stage holds (MTP blocks included)."""
+    members = Counter(shapes.layers[i] for i in stage.layers)
+    if stage.mtp_layers and shapes.mtp is not None:
+        members[shapes.mtp] += stage.mtp_layers
+    return members
+
+
 def stage_params(
     shapes: Shapes, layout: Layout, stage: Stage, *, lora_rank: int | None = None
 ) -> StageParams:
     """Parameters on one GPU of `stage`, split dense/expert, plus adapters for PEFT."""
-    members = [shapes.layers[i] for i in stage.layers]
-    if stage.mtp_layers and shapes.mtp is not None:
-        members += [shapes.mtp] * stage.mtp_layers
     dense = expert = replicated = lora = 0.0
-    for layer in members:
+    for layer, count in _members(shapes, stage).items():
         d, e, r = _layer_params(shapes, layout, layer)
-        dense += d
-        expert += e
-        replicated += r
-        lora += (lora_rank or 0) * layer.lora / layout.tp
+        dense += count * d
+        expert += count * e
+        replicated += count * r
+        lora += count * (lora_rank or 0) * layer.lora / layout.tp
     embedding = shapes.vocab * shapes.h / layout.tp
     if stage.has_embedding:
         dense += embedding
@@ -301,15 +310,12 @@ def stage_activation_bytes(
     chunks = _stored_chunks(layout, stage.rank, microbatches)
     v = len(stage.chunk_sizes) or 1
     # layer-microbatches held: `chunks` chunk-activations of (layers / v) layers each
-    per_layer = [
-        layer_activation_bytes_per_token(shapes, layout, shapes.layers[i]) for i in stage.layers
-    ]
-    if stage.mtp_layers and shapes.mtp is not None:
-        per_layer += [
-            layer_activation_bytes_per_token(shapes, layout, shapes.mtp)
-        ] * stage.mtp_layers
-    mean_layer = sum(per_layer) / len(per_layer)
-    layers_here = len(per_layer)
+    members = _members(shapes, stage)
+    layers_here = sum(members.values())
+    mean_layer = (
+        sum(n * layer_activation_bytes_per_token(shapes, layout, x) for x, n in members.items())
+        / layers_here
+    )
     held = chunks * layers_here / v  # layer-microbatches
     transient = 0.0
     if layout.recompute == "full":
@@ -502,6 +508,24 @@ def estimate_memory(
         lora_rank=lora_rank,
         world_size=world_size,
     )
+    return summarize(
+        stages, spec, layout, gpu, mode=mode, precision=precision, lora_rank=lora_rank,
+        peft_scheme=peft_scheme,
+    )  # fmt: skip
+
+
+def summarize(
+    stages: list[StageMemory],
+    spec: ModelSpec,
+    layout: Layout,
+    gpu: GPUSpec,
+    *,
+    mode: str,
+    precision: str,
+    lora_rank: int = 32,
+    peft_scheme: str = "lora",
+) -> Memory:
+    """The Memory answer (GiB, most loaded stage, assumptions) from per-stage bytes."""
     worst = max(stages, key=lambda s: s.total)
     notes = assumptions(spec, layout, mode=mode, precision=precision, lora_rank=lora_rank)
     if mode == "peft" and peft_scheme == "dora":

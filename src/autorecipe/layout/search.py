@@ -19,9 +19,9 @@ from autorecipe.errors import UserError
 from autorecipe.estimate.memory import (
     GIB,
     Shapes,
-    estimate_memory,
     memory_by_stage,
     model_shapes,
+    summarize,
 )
 from autorecipe.layout.rules import check_layout, divisors
 from autorecipe.layout.schema import Layout
@@ -39,6 +39,8 @@ RECOMPUTE_LEVELS = (
 # tokens); a second pass lifts the cap when nothing fits.
 CP_TOKENS_PER_RANK = 4096
 MAX_VP = 8
+# Layouts given a throughput estimate and returned, after the seed-preference pre-sort
+MAX_RANKED = 200
 LAYOUT_KEYS = {
     "tp", "pp", "vp", "cp", "ep", "etp", "sp", "mbs", "gbs", "cp_comm_type", "recompute",
     "recompute_method", "recompute_num_layers", "use_distributed_optimizer",
@@ -253,6 +255,21 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
 _RECOMPUTE_RANK = {"none": 0, "selective": 1, "full": 2}
 
 
+def _seed_key(lo: Layout, peak_bytes: float) -> tuple:
+    return (
+        _RECOMPUTE_RANK[lo.recompute],
+        lo.pp,
+        lo.cp,
+        lo.tp,
+        lo.etp,
+        lo.ep,
+        lo.pp > 1 and not lo.vp,
+        lo.vp or 0,
+        lo.mbs,
+        peak_bytes,
+    )
+
+
 def rank_key(candidate: Candidate) -> tuple:
     """Sort key, smaller is better: fits first, then predicted speed when the throughput
     model gave one, else the seed's preferences (least recompute, minimal PP, no CP, TP
@@ -264,16 +281,7 @@ def rank_key(candidate: Candidate) -> tuple:
         not mem.fits,
         mem.per_gpu_gib if not mem.fits else 0.0,
         speed,
-        _RECOMPUTE_RANK[lo.recompute],
-        lo.pp,
-        lo.cp,
-        lo.tp,
-        lo.etp,
-        lo.ep,
-        lo.pp > 1 and not lo.vp,
-        lo.vp or 0,
-        lo.mbs,
-        mem.per_gpu_gib,
+        *_seed_key(lo, mem.per_gpu_gib),
     )
 
 
@@ -286,10 +294,9 @@ def _throughput_fn():
 
 
 def _candidate(s: _Search, layout: Layout, stages: list, throughput_fn) -> Candidate:
-    memory = estimate_memory(
-        s.spec, layout, s.gpu, seq_len=s.seq_len, mode=s.mode, precision=s.precision,
-        lora_rank=s.lora_rank, world_size=s.world,
-    )  # fmt: skip
+    memory = summarize(
+        stages, s.spec, layout, s.gpu, mode=s.mode, precision=s.precision, lora_rank=s.lora_rank
+    )
     violations = check_layout(
         layout, s.spec, world_size=s.world, seq_len=s.seq_len, gpu=s.gpu, mode=s.mode,
         allow_cross_nvlink_tp=s.allow_cross_nvlink_tp,
@@ -386,7 +393,9 @@ def enumerate_layouts(
         found = sorted(found, key=lambda item: max(x.total for x in item[1]))[: max(top or 5, 5)]
     else:
         found = fitting
-    candidates = [_candidate(s, lo, st, throughput_fn) for lo, st in found]
+    # Throughput and findings only for the layouts the seed's preferences rank highest
+    found.sort(key=lambda item: _seed_key(item[0], max(x.total for x in item[1])))
+    candidates = [_candidate(s, lo, st, throughput_fn) for lo, st in found[:MAX_RANKED]]
     candidates.sort(key=rank_key)
     return candidates[:top] if top else candidates
 

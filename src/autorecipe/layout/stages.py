@@ -52,9 +52,8 @@ def balanced_layout(num_layers: int, pp: int, vp: int, mtp_layers: int = 0) -> s
     base, extra = divmod(num_layers, stages)
     if base == 0:
         return None
-    middle = list(range(1, stages - 1))
-    bumped = set(middle[:extra]) | ({0, stages - 1} if extra > len(middle) else set())
-    bumped |= set(range(stages)) if extra > len(middle) + 2 else set()
+    order = list(range(1, stages - 1)) + ([stages - 1, 0] if stages > 1 else [0])
+    bumped = set(order[:extra])
     parts = []
     for i in range(stages):
         n = base + (1 if i in bumped else 0)
