@@ -135,3 +135,8 @@ def test_bundled_catalog_is_what_the_generator_makes(tmp_path):
     bundled = Path(__file__).resolve().parents[1] / "src" / "autorecipe" / "catalog" / "data"
     for name in ("models.json", "gpus.json"):
         assert (tmp_path / name).read_text() == (bundled / name).read_text(), name
+
+
+def test_a_bare_family_name_lists_a_few_candidates():
+    with pytest.raises(UserError, match=r"ambiguous.* and \d+ more\. Give one"):
+        resolve_model("qwen")
