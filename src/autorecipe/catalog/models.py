@@ -99,9 +99,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
     if len(hits) == 1:
         return catalog_spec(hits[0])
     if len(hits) > 1:
-        raise UserError(
-            f"{name!r} is ambiguous; it could be: {', '.join(hits)}. Give one of these ids"
-        )
+        shown = ", ".join(hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
+        raise UserError(f"{name!r} is ambiguous; it could be: {shown}. Give one of these ids")
     if _HF_ID.match(name):
         return _from_hub(name)
     near = _names().nearest(name)
