@@ -23,7 +23,15 @@ async def _session_checks() -> None:
     async with Client(_server(), read_timeout_seconds=60) as client:
         tools = await client.list_tools()
         names = {t.name for t in tools.tools}
-        assert {"recommend", "plan", "estimate", "check", "list_recipes", "show_recipe", "model_info"} <= names
+        assert {
+            "recommend",
+            "plan",
+            "estimate",
+            "check",
+            "list_recipes",
+            "show_recipe",
+            "model_info",
+        } <= names
         rec_tool = next(t for t in tools.tools if t.name == "recommend")
         assert "model" in rec_tool.input_schema["properties"]
 

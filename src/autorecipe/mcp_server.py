@@ -62,13 +62,23 @@ def summarize(result: Any) -> str:
             lines.append(f"{key}: {data[key]}")
     if isinstance(data.get("layout"), dict):
         lay = data["layout"]
-        lines.append("layout: " + " ".join(f"{k}={lay.get(k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "mbs", "gbs")))
+        lines.append(
+            "layout: "
+            + " ".join(
+                f"{k}={lay.get(k)}"
+                for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "mbs", "gbs")
+            )
+        )
     if isinstance(data.get("memory"), dict):
         mem = data["memory"]
-        lines.append(f"memory: {mem.get('per_gpu_gib')} of {mem.get('capacity_gib')} GiB per GPU, fits={mem.get('fits')}")
+        lines.append(
+            f"memory: {mem.get('per_gpu_gib')} of {mem.get('capacity_gib')} GiB per GPU, fits={mem.get('fits')}"
+        )
     if isinstance(data.get("throughput"), dict):
         thr = data["throughput"]
-        lines.append(f"throughput: {thr.get('tokens_per_sec_per_gpu')} tokens/s/GPU, MFU {thr.get('mfu')}")
+        lines.append(
+            f"throughput: {thr.get('tokens_per_sec_per_gpu')} tokens/s/GPU, MFU {thr.get('mfu')}"
+        )
     if isinstance(data.get("candidates"), list):
         lines.append(f"{len(data['candidates'])} candidate layouts, best first")
     if isinstance(data.get("findings"), list):
@@ -110,5 +120,21 @@ def build_server():
     return server
 
 
+def _warm_up() -> None:
+    """Load the index, catalogs and calibrated parameters before the first request.
+
+    One real query touches every cache the tools use, so the first call an agent makes
+    is as fast as the later ones.
+    """
+    from autorecipe import api
+
+    try:
+        api.recommend(model="meta-llama/Meta-Llama-3-8B", mode="pretrain", gpus=8, gpu_type="h100")
+    except UserError:
+        pass
+
+
 def serve() -> None:
-    build_server().run("stdio")
+    server = build_server()
+    _warm_up()
+    server.run("stdio")
