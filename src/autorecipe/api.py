@@ -9,7 +9,6 @@ for bad input.
 from __future__ import annotations
 
 # --- index: list_recipes, show_recipe, load_index -------------------------------------
-
 from autorecipe.index.load import find_recipe as _find_recipe  # noqa: E402
 from autorecipe.index.load import load_index as _load_index  # noqa: E402
 from autorecipe.index.load import other_kinds as _other_kinds  # noqa: E402
@@ -304,7 +303,7 @@ def recommend(
 
 # --- lint: check ------------------------------------------------------------------------
 
-from autorecipe.advise.check import CheckReport  # noqa: E402
+from autorecipe.advise.check import CheckReport, RuleDoc  # noqa: E402
 
 
 def check(
@@ -357,3 +356,14 @@ def check(
     return check_recipe(
         found, parsed, world_size=world, gpu=resolve_gpu(gpu_name), spec=spec, dataset=dataset
     )
+
+
+def list_rules(rule_id: str | None = None) -> list[RuleDoc]:
+    """The pitfall rules `check` runs (id, title, severity, group, explanation), or one.
+
+    >>> list_rules("AR201")[0].title
+    'CUDA graphs need Transformer Engine\\'s RNG tracker'
+    """
+    from autorecipe.advise.check import rule_docs
+
+    return rule_docs(rule_id)

@@ -17,6 +17,9 @@ class Finding(BaseModel):
     severity: Severity
     message: str
     fix: str | None = None
+    title: str | None = None
+    # the fix as overrides ({KEY: VALUE}) when it is one; `fix` is then its KEY=VALUE text
+    fix_overrides: dict[str, Any] | None = None
 
 
 class Change(BaseModel):

@@ -1,0 +1,159 @@
+"""The check engine: a recipe plus overrides on an allocation -> findings and changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from autorecipe.advise.changes import classify_change
+from autorecipe.advise.rules import Hit, Rule, all_rules
+from autorecipe.advise.rules.context import CheckContext, effective_config, recipe_config
+from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.index.schema import Recipe
+from autorecipe.result import Change, Finding, RecipeRef
+
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class CheckReport(BaseModel):
+    """What `autorecipe check` answers: DESIGN's {"findings", "changes"} plus what was checked."""
+
+    recipe: RecipeRef
+    model: str | None = None
+    gpu: str
+    world_size: int
+    mode: str | None = None
+    seq_len: int
+    findings: list[Finding] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class RuleDoc(BaseModel):
+    """A rule as `autorecipe rules` shows it."""
+
+    id: str
+    title: str
+    severity: str
+    group: str
+    explanation: str
+
+
+def rule_docs(rule_id: str | None = None) -> list[RuleDoc]:
+    """Every rule, or the one named `rule_id` (UserError with the closest ids otherwise)."""
+    from autorecipe.errors import UserError, did_you_mean
+
+    rules = all_rules()
+    if rule_id is not None:
+        key = rule_id.strip().upper()
+        if key not in rules:
+            raise UserError(
+                f"unknown rule {rule_id!r}.{did_you_mean(key, rules)} `autorecipe rules` lists them"
+            )
+        rules = {key: rules[key]}
+    return [
+        RuleDoc(
+            id=r.id, title=r.title, severity=r.severity, group=r.group, explanation=r.explanation
+        )
+        for r in rules.values()
+    ]
+
+
+def format_value(value: Any) -> str:
+    """A value in the Hydra syntax run_recipe.py reads back (null, true, [a,b])."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def format_overrides(overrides: dict[str, Any]) -> str:
+    return " ".join(f"{key}={format_value(value)}" for key, value in overrides.items())
+
+
+def _finding(rule: Rule, hit: Hit) -> Finding:
+    overrides = hit.fix if isinstance(hit.fix, dict) else None
+    return Finding(
+        id=rule.id,
+        severity=hit.severity or rule.severity,
+        message=hit.message,
+        fix=format_overrides(overrides) if overrides is not None else hit.fix,
+        title=rule.title,
+        fix_overrides=overrides,
+    )
+
+
+def run_rules(ctx: CheckContext, rules: dict[str, Rule] | None = None) -> list[Finding]:
+    """Every finding of every rule on `ctx`, errors first, then by rule id."""
+    found = [_finding(r, hit) for r in (rules or all_rules()).values() for hit in r.detect(ctx)]
+    return sorted(found, key=lambda f: (_ORDER[f.severity], f.id))
+
+
+def classify_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> list[Change]:
+    """One Change per override, classed by change control against the recipe's values."""
+    gbs = overrides.get("train.global_batch_size", base.get("train.global_batch_size"))
+    gbs_fixed = gbs == base.get("train.global_batch_size")
+    changes = []
+    for key, value in overrides.items():
+        cls, reason = classify_change(key, value, old=base.get(key), gbs_fixed=gbs_fixed)
+        changes.append(Change(key=key, value=value, change_class=cls, reason=reason))
+    return changes
+
+
+def _gpu_key(name: str) -> str | None:
+    from autorecipe.catalog.gpus import resolve_gpu
+    from autorecipe.errors import UserError
+
+    try:
+        return resolve_gpu(name).key
+    except UserError:
+        return None
+
+
+def check_recipe(
+    recipe: Recipe,
+    overrides: dict[str, Any],
+    *,
+    world_size: int,
+    gpu: GPUSpec,
+    spec: ModelSpec | None,
+    dataset: str | None = None,
+) -> CheckReport:
+    """Lint `recipe` with parsed `overrides` on `world_size` GPUs of type `gpu`."""
+    base = recipe_config(recipe)
+    own_gpu = recipe.gpu_type is not None and _gpu_key(recipe.gpu_type) == gpu.key
+    ctx = CheckContext(
+        as_shipped=not overrides and world_size == recipe.num_gpus and own_gpu,
+        config=effective_config(base, overrides),
+        gpu=gpu,
+        world_size=world_size,
+        mode=recipe.mode or "pretrain",
+        spec=spec,
+        recipe=recipe,
+        base=base,
+        overrides=overrides,
+        dataset=dataset,
+    )
+    return CheckReport(
+        recipe=RecipeRef(name=recipe.name, kind=recipe.kind, alias_of=recipe.alias_of),
+        model=spec.hf_id if spec else recipe.hf_model_id,
+        gpu=gpu.key,
+        world_size=world_size,
+        mode=recipe.mode,
+        seq_len=ctx.seq_len,
+        findings=run_rules(ctx),
+        changes=classify_overrides(base, overrides),
+    )

@@ -1,0 +1,85 @@
+"""Data pitfalls (AR5xx): packing rules and multimodal recipes fed text-only data."""
+
+from __future__ import annotations
+
+from autorecipe.advise.rules import Hit, rule
+from autorecipe.advise.rules.context import CheckContext
+
+# Dataset keys that only a text dataset has, and keys that carry images.
+_TEXT_KEYS = ("dataset.blend", "dataset.dataset_name", "dataset.dataset_root", "dataset.data_path")
+_IMAGE_KEYS = (
+    "dataset.maker_name",
+    "dataset.hf_processor_path",
+    "dataset.train_data_path",
+    "dataset.path",
+    "dataset.image_folder",
+)
+
+
+def is_vlm_recipe(ctx: CheckContext) -> bool:
+    recipe = ctx.recipe
+    if recipe is None:
+        return False
+    text = f"{recipe.name} {recipe.family or ''} {recipe.module}".lower()
+    return any(tag in text for tag in ("_vl", "vlm", "_vl_", "llava", "omni"))
+
+
+@rule(
+    "AR501",
+    "Vision-language fine-tuning without image data",
+    "warning",
+    """A VLM recipe fine-tuned on a text-only dataset trains the language model while the
+    vision tower and projector see nothing; the seed reports it "runs but produces
+    garbage". Low confidence: no public issue shows it, and Bridge's launcher now rejects
+    an outright mode/dataset mismatch ("Mode ... is incompatible with dataset ..."). Fired
+    when a VLM SFT/PEFT recipe is given a text dataset preset (llm-*) or text-dataset keys
+    without any image-dataset key. Use a vlm-* preset (vlm-hf, vlm-energon,
+    vlm-preloaded) or mock VLM data. Evidence: seed pitfall table; pitfalls-evidence,
+    seed audit.""",
+)
+def vlm_without_images(ctx: CheckContext) -> list[Hit]:
+    if ctx.mode not in ("sft", "peft") or not is_vlm_recipe(ctx):
+        return []
+    preset = (ctx.dataset or "").lower()
+    text_preset = bool(preset) and "vlm" not in preset and "mock" not in preset
+    text_keys = [k for k in _TEXT_KEYS if k in ctx.overrides]
+    image_keys = [k for k in _IMAGE_KEYS if k in ctx.overrides]
+    if image_keys or not (text_preset or text_keys):
+        return []
+    what = f"dataset preset {ctx.dataset}" if text_preset else ", ".join(text_keys)
+    return [
+        Hit(
+            f"{ctx.recipe.name if ctx.recipe else 'VLM recipe'} ({ctx.mode}) with {what}: no "
+            "image data reaches the vision encoder.",
+            "use a vlm-* dataset preset (vlm-hf with dataset.maker_name=..., vlm-energon, vlm-preloaded)",
+        )
+    ]
+
+
+@rule(
+    "AR502",
+    "Packed sequences and the micro batch size",
+    "error",
+    """Offline-packed SFT needs micro_batch_size 1 ("Micro batch size should be 1 when
+    training with packed sequence"); raise packed_sequence_size instead, and divide GBS by
+    the mean sequences per pack to keep tokens per step. In-batch packing needs MBS > 1.
+    Every Bridge finetune recipe packs by default since MB #2284. Evidence: MB config.py;
+    pitfalls-evidence #22.""",
+)
+def packing_micro_batch(ctx: CheckContext) -> list[Hit]:
+    mbs = ctx.layout.mbs
+    if ctx.offline_packing and mbs > 1:
+        return [
+            Hit(
+                f"Offline-packed sequences with micro_batch_size={mbs}: Bridge requires 1.",
+                {"train.micro_batch_size": 1},
+            )
+        ]
+    if ctx.get("dataset.enable_in_batch_packing") and mbs == 1:
+        return [
+            Hit(
+                "enable_in_batch_packing=True with micro_batch_size=1: Bridge requires MBS > 1.",
+                {"train.micro_batch_size": 2},
+            )
+        ]
+    return []

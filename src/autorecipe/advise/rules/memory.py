@@ -1,0 +1,87 @@
+"""Predicted out-of-memory (AR601), from the memory model in autorecipe.estimate.memory."""
+
+from __future__ import annotations
+
+from autorecipe.advise.rules import Hit, rule
+from autorecipe.advise.rules.context import CheckContext
+from autorecipe.estimate.memory import estimate_memory
+from autorecipe.layout.rules import check_layout
+from autorecipe.result import Memory
+
+
+def estimate(ctx: CheckContext) -> Memory | None:
+    """Memory per GPU of the context's layout; None when the model is unknown or the
+    layout is invalid (the layout rules report that instead)."""
+    if ctx.spec is None:
+        return None
+    lo = ctx.layout
+    broken = check_layout(
+        lo, ctx.spec, world_size=ctx.world_size, seq_len=ctx.seq_len, gpu=ctx.gpu, mode=ctx.mode
+    )
+    if any(v.severity == "error" for v in broken):
+        return None
+    rank = ctx.get("peft.dim")
+    return estimate_memory(
+        ctx.spec,
+        lo,
+        ctx.gpu,
+        seq_len=ctx.seq_len,
+        mode=ctx.mode,
+        precision=ctx.precision,
+        lora_rank=rank if isinstance(rank, int) and rank > 0 else 32,
+        world_size=ctx.world_size,
+    )
+
+
+def _fixes(ctx: CheckContext) -> dict[str, object]:
+    """The execution-only change that frees the most memory without touching GBS."""
+    lo = ctx.layout
+    if lo.mbs > 1:
+        return {"train.micro_batch_size": 1}
+    if lo.recompute != "full":
+        return {
+            "model.recompute_granularity": "full",
+            "model.recompute_method": "uniform",
+            "model.recompute_num_layers": 1,
+        }
+    if not lo.use_distributed_optimizer and not lo.use_megatron_fsdp:
+        return {"ddp.use_distributed_optimizer": True}
+    return {}
+
+
+@rule(
+    "AR601",
+    "Predicted out of memory",
+    "warning",
+    """The memory model (estimate/memory.py: bf16 weights, fp32 gradients, Adam state
+    sharded by the distributed optimizer, Korthikanti activations with SP/CP/recompute,
+    in-flight microbatches of the pipeline schedule, runtime reserve) puts the most loaded
+    GPU above its usable memory. A model, not a measurement: a warning, not an error;
+    and only info for a recipe checked exactly as shipped on its own GPU count and type,
+    since that configuration was tuned and run there (the 0.6.2 sweep in
+    benchmarks/RESULTS.md lists how often the model flags shipped recipes).
+    The fix is the first of: micro batch 1, full recompute, the distributed optimizer;
+    beyond that add GPUs, TP/PP/EP or CP. Evidence:
+    megatron-parallelism-and-memory.md §3; pitfalls-evidence #35.""",
+)
+def predicted_oom(ctx: CheckContext) -> list[Hit]:
+    memory = estimate(ctx)
+    if memory is None or memory.fits:
+        return []
+    b = memory.breakdown
+    fix = _fixes(ctx)
+    shipped = (
+        " The recipe runs as shipped here, so the model probably over-estimates."
+        if ctx.as_shipped
+        else ""
+    )
+    return [
+        Hit(
+            f"Predicted {memory.per_gpu_gib:.1f} GiB per GPU on {ctx.gpu.key} (usable "
+            f"{memory.capacity_gib:.0f} GiB): weights {b.weights:.1f}, gradients {b.gradients:.1f}, "
+            f"optimizer {b.optimizer:.1f}, activations {b.activations:.1f}, other {b.other:.1f} GiB."
+            + shipped,
+            fix or "more GPUs, or larger TP/PP/EP/CP",
+            "info" if ctx.as_shipped else None,
+        )
+    ]

@@ -1,0 +1,283 @@
+"""Parallelism, precision and launcher pitfalls (AR3xx) beyond the config-time validations."""
+
+from __future__ import annotations
+
+from autorecipe.advise.rules import Hit, rule
+from autorecipe.advise.rules.context import CheckContext
+from autorecipe.layout.stages import even_splits
+
+PRE_BLACKWELL = ("Ampere", "Hopper")
+LONG_CONTEXT = 32768
+
+
+@rule(
+    "AR301",
+    "Pipeline parallelism without a virtual pipeline",
+    "warning",
+    """With PP > 1 and no virtual pipeline the 1F1B schedule idles each stage for
+    (PP-1)/(m+PP-1) of the step (the pipeline bubble); interleaving VP chunks divides that
+    by VP. Fired only when a VP exists that splits the layers evenly and keeps the
+    microbatch count a multiple of PP (so AR111/AR112 stay clean). VP is not free: Bridge
+    removed it from Qwen3-235B MXFP8 GB200/GB300 recipes for a NaN grad norm (MB #2096),
+    so for a recipe checked exactly as shipped this is only info: measure before adding
+    it. Evidence: pitfalls-evidence #6; seed pitfall table.""",
+)
+def pp_without_vp(ctx: CheckContext) -> list[Hit]:
+    lo = ctx.layout
+    if lo.pp <= 1 or (lo.vp or 1) > 1 or ctx.spec is None:
+        return []
+    if lo.pipeline_layout or lo.first_stage_layers or lo.last_stage_layers:
+        return []
+    m = lo.gbs // max(lo.mbs * lo.dp, 1)
+    if m % lo.pp:
+        return []
+    extra = int(bool(ctx.get("model.account_for_embedding_in_pipeline_split"))) + int(
+        bool(ctx.get("model.account_for_loss_in_pipeline_split"))
+    )
+    choices = even_splits(ctx.spec.num_hidden_layers + extra, lo.pp)
+    if not choices:
+        return []
+    vp = choices[0]
+    bubble = (lo.pp - 1) / (m + lo.pp - 1)
+    return [
+        Hit(
+            f"PP={lo.pp} without a virtual pipeline: the pipeline bubble idles about "
+            f"{bubble:.0%} of each step ({m} microbatches); VP={vp} splits "
+            f"{ctx.spec.num_hidden_layers} layers evenly and cuts it to about {bubble / vp:.0%}.",
+            {"model.virtual_pipeline_model_parallel_size": vp},
+            "info" if ctx.as_shipped else None,
+        )
+    ]
+
+
+@rule(
+    "AR302",
+    "Megatron-FSDP with TP/CP > 1 before Blackwell",
+    "warning",
+    """Megatron-FSDP requires CUDA_DEVICE_MAX_CONNECTIONS > 1 (Bridge asserts), while
+    tensor- and context-parallel communication overlap on Hopper and Ampere wants it at 1
+    for kernel ordering; with FSDP the TP/CP overlap is lost. Prefer FSDP with TP=1 (or 2)
+    on H100; FSDP with TP shines on GB/B-series. Mechanism only: no public benchmark of
+    the slowdown was found. Evidence: MB config.py; MLM #5105; pitfalls-evidence #30;
+    seed pitfall table.""",
+)
+def fsdp_with_tp(ctx: CheckContext) -> list[Hit]:
+    lo = ctx.layout
+    if not lo.use_megatron_fsdp or ctx.gpu.arch not in PRE_BLACKWELL:
+        return []
+    if lo.tp <= 2 and lo.cp == 1:
+        return []
+    return [
+        Hit(
+            f"Megatron-FSDP with TP={lo.tp}, CP={lo.cp} on {ctx.gpu.key} ({ctx.gpu.arch}): FSDP "
+            "needs CUDA_DEVICE_MAX_CONNECTIONS > 1, which costs TP/CP communication overlap.",
+            "use TP=1 (or 2) with FSDP on this GPU, or the distributed optimizer without FSDP",
+        )
+    ]
+
+
+@rule(
+    "AR303",
+    "Long context without context parallelism",
+    "warning",
+    """At 32K tokens and beyond, attention activations grow with the sequence and a
+    recipe sized for 4-8K runs out of memory even with TP+SP and full recompute (slime
+    #1522; ms-swift #8169). Fired when CP=1, the sequence is at least 32K, and the memory
+    model (AR601's estimate) puts activations above half the GPU. The fix is the smallest
+    CP in {2, 4, 8} that divides the allocation and the sequence. Evidence:
+    pitfalls-evidence #16; seed pitfall table.""",
+)
+def long_context_without_cp(ctx: CheckContext) -> list[Hit]:
+    lo = ctx.layout
+    if lo.cp > 1 or ctx.seq_len < LONG_CONTEXT or ctx.spec is None:
+        return []
+    from autorecipe.advise.rules.memory import estimate
+
+    memory = estimate(ctx)
+    if memory is None or memory.breakdown.activations < 0.5 * memory.capacity_gib:
+        return []
+    cps = [
+        c
+        for c in (2, 4, 8)
+        if ctx.world_size % (lo.tp * lo.pp * c) == 0 and ctx.seq_len % (2 * c) == 0
+    ]
+    fix: dict[str, object] | str = (
+        {"model.context_parallel_size": cps[0], "model.cp_comm_type": "p2p"}
+        if cps
+        else "more GPUs so that CP can divide the allocation, or a shorter sequence"
+    )
+    return [
+        Hit(
+            f"Sequence length {ctx.seq_len} with CP=1: activations are about "
+            f"{memory.breakdown.activations:.0f} GiB of {memory.capacity_gib:.0f} GiB per GPU.",
+            fix,
+        )
+    ]
+
+
+@rule(
+    "AR304",
+    "model.seq_length override is reverted by the launcher",
+    "warning",
+    """run_recipe.py (0.4.0 onwards, 0.6.2 included) copies dataset.seq_length back into
+    model.seq_length after applying the overrides, and builds the dataset from the
+    recipe's own length; so `model.seq_length=N` alone silently trains at the recipe's
+    length. Set dataset.seq_length=N (or --seq_length N / -sl N), which the launcher
+    honours. Through the Python API the same mismatch raises "Please ensure sequence
+    length configuration in model config and dataset config match" (MB #768). Evidence:
+    MB scripts/training/run_recipe.py; pitfalls-evidence #38; acceptance case 7.""",
+)
+def model_seq_length_reverted(ctx: CheckContext) -> list[Hit]:
+    asked = ctx.overrides.get("model.seq_length")
+    if asked is None or "dataset.seq_length" in ctx.overrides:
+        return []
+    if asked == ctx.seq_len:
+        return []
+    return [
+        Hit(
+            f"model.seq_length={asked} without dataset.seq_length: the launcher resets it to "
+            f"the dataset's {ctx.seq_len}, so training runs at {ctx.seq_len} tokens.",
+            {"dataset.seq_length": asked},
+        )
+    ]
+
+
+_STAGE_KEYS = (
+    "model.pipeline_model_parallel_layout",
+    "model.num_layers_in_first_pipeline_stage",
+    "model.num_layers_in_last_pipeline_stage",
+)
+
+
+@rule(
+    "AR305",
+    "Recipe pipeline layout goes stale after a PP/VP override",
+    "warning",
+    """Recipes that fix pipeline_model_parallel_layout (DeepSeek-V3, Kimi-K2, GLM-4.5V,
+    Moonlight) or first/last stage counts (GLM-4.5) keep them when -pp/-vp change. On the
+    0.6 line only Kimi-K2 rebuilds its layout; the others either fail validation
+    ("virtual_pipeline_model_parallel_size conflicts with pipeline_model_parallel_layout")
+    or silently infer a different VP (GLM-4.5V at -pp 4 ran as PP4/VP2). When PP or VP
+    changes, set the layout (or stage counts) too, or clear them. Evidence: MB #1502,
+    #5443, #5578, #5581, #5708; pitfalls-evidence #4.""",
+)
+def stale_pipeline_layout(ctx: CheckContext) -> list[Hit]:
+    changed = [
+        k
+        for k in (
+            "model.pipeline_model_parallel_size",
+            "model.virtual_pipeline_model_parallel_size",
+        )
+        if k in ctx.overrides and ctx.overrides[k] != ctx.base.get(k)
+    ]
+    fixed = [k for k in _STAGE_KEYS if ctx.base.get(k) is not None and k not in ctx.overrides]
+    if not changed or not fixed:
+        return []
+    return [
+        Hit(
+            f"{', '.join(changed)} overridden but the recipe's {', '.join(fixed)} still applies "
+            "and was written for its own PP/VP.",
+            dict.fromkeys(fixed),
+        )
+    ]
+
+
+@rule(
+    "AR306",
+    "Benchmark recipe off its GPU count rescales the global batch",
+    "warning",
+    """Benchmark (perf) recipes weak-scale the global batch with the data-parallel size
+    when run on a GPU count other than their own ("Weak scaled benchmark global batch size
+    from A to B"), so throughput and convergence stop being comparable with the
+    reference. Pin train.global_batch_size when comparing runs. Evidence: MB #5222 (in
+    r0.6.0 as #5282), #2553; NeMo #14857; pitfalls-evidence #8.""",
+)
+def benchmark_weak_scaling(ctx: CheckContext) -> list[Hit]:
+    recipe = ctx.recipe
+    if recipe is None or recipe.kind != "benchmark" or not recipe.num_gpus:
+        return []
+    if ctx.world_size == recipe.num_gpus or "train.global_batch_size" in ctx.overrides:
+        return []
+    gbs = ctx.base.get("train.global_batch_size")
+    return [
+        Hit(
+            f"Benchmark recipe {recipe.name} is tuned for {recipe.num_gpus} GPUs; on "
+            f"{ctx.world_size} it rescales the global batch {gbs} with DP.",
+            {"train.global_batch_size": gbs} if gbs else "pin train.global_batch_size",
+        )
+    ]
+
+
+@rule(
+    "AR307",
+    "TP communication overlap without its prerequisites",
+    "warning",
+    """tp_comm_overlap needs TP >= 2 and sequence parallelism; Bridge's CommOverlapConfig
+    silently turns it off otherwise ("Disabling tensor parallel communication overlap due
+    to sequence_parallel=False"), so the run is slower than the config suggests. At TP=1
+    (many shipped recipes keep the flag) it is also dropped, but there is nothing to lose.
+    Evidence: MB comm_overlap.py; pitfalls-evidence #34.""",
+)
+def tp_comm_overlap(ctx: CheckContext) -> list[Hit]:
+    if not ctx.get("comm_overlap.tp_comm_overlap"):
+        return []
+    lo = ctx.layout
+    if lo.tp < 2 or lo.sp:
+        return []  # at TP=1 there is no TP communication to overlap, so nothing is lost
+    return [
+        Hit(
+            f"comm_overlap.tp_comm_overlap=True with TP={lo.tp}, sequence_parallel={lo.sp}: "
+            "Bridge disables the overlap.",
+            {"model.sequence_parallel": True},
+        )
+    ]
+
+
+@rule(
+    "AR308",
+    "CPU offloading with pipeline parallelism or recompute",
+    "error",
+    """TransformerConfig rejects cpu_offloading together with pipeline parallelism and with
+    any activation recompute (megatron-parallelism-and-memory.md §2.4).""",
+)
+def cpu_offloading(ctx: CheckContext) -> list[Hit]:
+    if not ctx.get("model.cpu_offloading"):
+        return []
+    lo = ctx.layout
+    bad = []
+    if lo.pp > 1:
+        bad.append(f"PP={lo.pp}")
+    if lo.recompute != "none":
+        bad.append(f"recompute_granularity={lo.recompute}")
+    if not bad:
+        return []
+    return [
+        Hit(f"model.cpu_offloading=True with {' and '.join(bad)}.", {"model.cpu_offloading": False})
+    ]
+
+
+@rule(
+    "AR309",
+    "MXFP8 parameter gather without gradient-buffer reuse",
+    "error",
+    """Bridge's ConfigContainer.validate asserts "When fp8_param_gather=True and
+    fp8_recipe='mxfp8', reuse_grad_buf_for_mxfp8_param_ag must be set to True" (without
+    Megatron-FSDP). The bf16_with_mxfp8_mixed presets set it; overriding it off or
+    hand-building the precision config trips the assert. Evidence: MB config.py,
+    mixed_precision.py; pitfalls-evidence #32.""",
+)
+def mxfp8_param_gather(ctx: CheckContext) -> list[Hit]:
+    preset = ctx.get("mixed_precision")
+    mxfp8_preset = isinstance(preset, str) and "mxfp8" in preset
+    recipe = ctx.get("mixed_precision.fp8_recipe", "mxfp8" if mxfp8_preset else None)
+    gather = ctx.get("mixed_precision.fp8_param_gather", mxfp8_preset)
+    reuse = ctx.get("mixed_precision.reuse_grad_buf_for_mxfp8_param_ag", mxfp8_preset)
+    if recipe != "mxfp8" or not gather or reuse or ctx.layout.use_megatron_fsdp:
+        return []
+    return [
+        Hit(
+            "mixed_precision fp8_param_gather=True with fp8_recipe=mxfp8 but "
+            "reuse_grad_buf_for_mxfp8_param_ag off: Bridge asserts.",
+            {"mixed_precision.reuse_grad_buf_for_mxfp8_param_ag": True},
+        )
+    ]
