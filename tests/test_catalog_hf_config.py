@@ -37,6 +37,8 @@ FAMILIES = {
     "nemotron-3-nano-30b-a3b.json": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
     "qwen3-next-80b-a3b.json": "Qwen/Qwen3-Next-80B-A3B-Instruct",
     "qwen3-vl-30b-a3b.json": "Qwen/Qwen3-VL-30B-A3B-Instruct",
+    "qwen3.5-35b-a3b.json": "Qwen/Qwen3.5-35B-A3B",
+    "ministral-3-3b.json": "mistralai/Ministral-3-3B-Instruct-2512",
 }
 
 STRUCTURE = (
@@ -93,6 +95,7 @@ def test_config_gives_the_catalog_spec(filename):
 def test_mtp_depth_read_where_the_config_states_it():
     assert resolve_model(str(CONFIGS / "deepseek-v3.json")).mtp_num_layers == 1
     assert resolve_model(str(CONFIGS / "glm-4.5-air.json")).mtp_num_layers == 1
+    assert resolve_model(str(CONFIGS / "qwen3.5-35b-a3b.json")).mtp_num_layers == 1
     assert not resolve_model(str(CONFIGS / "kimi-k2-instruct.json")).mtp_num_layers
 
 

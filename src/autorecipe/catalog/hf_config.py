@@ -77,6 +77,14 @@ _TEXT_DEFAULTS = {
         "sliding_window_pattern": 6,
     },
 }
+# Gated attention output (q_proj also emits the gate); newer configs say attn_output_gate.
+_GATED_ATTENTION_TYPES = {
+    "qwen3_next",
+    "qwen3_5",
+    "qwen3_5_moe",
+    "qwen3_5_text",
+    "qwen3_5_moe_text",
+}
 _MAMBA_SYMBOLS = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
 
 
@@ -200,8 +208,9 @@ def spec_from_config(
         linear_attention=linear,
         sliding_window=sliding if layer_types else None,
         layer_types=layer_types,
-        attention_output_gate=mtype_str
-        in ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"),
+        attention_output_gate=bool(
+            text.get("attn_output_gate", mtype_str in _GATED_ATTENTION_TYPES)
+        ),
         moe_latent_size=get.int("moe_latent_size"),
         mtp_num_layers=get.int("num_nextn_predict_layers", "mtp_num_hidden_layers"),
         source=source,
