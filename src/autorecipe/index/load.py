@@ -53,8 +53,8 @@ def _resolve(spec: str | None) -> Path:
 @lru_cache(maxsize=8)
 def _load_path(path: Path, mtime: float) -> RecipeIndex:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RecipeIndex.model_validate(data)
+        # pydantic's own JSON parser: about twice as fast as json.loads + model_validate
+        return RecipeIndex.model_validate_json(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise UserError(
