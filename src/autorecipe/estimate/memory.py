@@ -331,8 +331,9 @@ def stage_activation_bytes(
     else:
         stored = tokens * held * mean_layer
     if stage.has_embedding:
-        # token ids (int64) and the embedding-dropout mask, per in-flight microbatch
-        stored += (chunks / v) * tokens * (8 + (shapes.h if shapes.dropout else 0))
+        # token ids (int64) and the embedding-dropout mask (sequence-sharded with SP), per
+        # in-flight microbatch
+        stored += (chunks / v) * tokens * (8 + (shapes.h / sp_div if shapes.dropout else 0))
     if stage.has_output:
         # output-layer input (fp32 after the final norm) and fp32 logits over the local vocab
         transient += 4 * tokens * (shapes.h + shapes.vocab) / layout.tp

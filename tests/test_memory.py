@@ -1,0 +1,152 @@
+"""Memory model behaviour on real models: sharding, recompute, CP, PEFT, FP8, FSDP, MoE.
+
+Model-state targets come from shared/reference/megatron-parallelism-and-memory.md §3.7
+(derived there from §3.1–3.3, independently of this code).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autorecipe.catalog.gpus import resolve_gpu
+from autorecipe.catalog.models import resolve_model
+from autorecipe.estimate.memory import GIB, estimate_memory, memory_by_stage
+from autorecipe.layout.schema import Layout
+
+H100 = resolve_gpu("h100")
+DSV3_PP16 = "Et*4|" + "|".join(["t*4"] * 14) + "|tmL"  # Bridge's (16, 1) layout
+
+
+def state_gib(name, layout, world, **kw):
+    stages = memory_by_stage(resolve_model(name), layout, seq_len=4096, world_size=world, **kw)
+    return max(s.weights + s.gradients + s.optimizer for s in stages) / GIB
+
+
+@pytest.mark.parametrize(
+    "name, layout, world, target",
+    [
+        ("qwen3-30b-a3b", Layout(tp=1, dp=8, ep=8, gbs=64), 8, 71.5),
+        (
+            "qwen3-235b-a22b",
+            Layout(tp=4, pp=16, cp=2, dp=4, ep=8, etp=1, sp=True, gbs=512,
+                   account_for_embedding=True, account_for_loss=True),
+            512,
+            16.0,
+        ),
+        (
+            "qwen3-235b-a22b",
+            Layout(tp=4, pp=16, cp=2, dp=4, ep=8, etp=4, sp=True, gbs=512,
+                   account_for_embedding=True, account_for_loss=True),
+            512,
+            8.4,
+        ),
+        (
+            "deepseek-v3",
+            Layout(tp=2, pp=16, dp=64, ep=64, etp=1, sp=True, gbs=8192, pipeline_layout=DSV3_PP16),
+            2048,
+            10.6,
+        ),
+        (
+            "deepseek-v3",
+            Layout(tp=2, pp=16, dp=64, ep=64, etp=2, sp=True, gbs=8192, pipeline_layout=DSV3_PP16),
+            2048,
+            9.9,
+        ),
+    ],
+)  # fmt: skip
+def test_model_state_matches_reference_worked_numbers(name, layout, world, target):
+    # within 2%: the reference treats MLA down-projections as TP-sharded; we replicate them
+    assert state_gib(name, layout, world) == pytest.approx(target, rel=0.02)
+
+
+def test_expert_dp_of_one_leaves_expert_optimizer_unsharded():
+    # Qwen3-30B-A3B on 8 GPUs: EP8 → EDP 1 (18 B/param for experts); on 16 GPUs EDP 2
+    on8 = state_gib("qwen3-30b-a3b", Layout(dp=8, ep=8, gbs=64), 8)
+    on16 = state_gib("qwen3-30b-a3b", Layout(dp=16, ep=8, gbs=64), 16)
+    assert on16 < on8 - 20
+
+
+def test_distributed_optimizer_shards_over_dp_and_cp():
+    spec = resolve_model("llama3-8b")
+    base = dict(seq_len=8192, world_size=16)
+    dp16 = memory_by_stage(spec, Layout(dp=16, gbs=64), **base)[0]
+    cp2 = memory_by_stage(spec, Layout(cp=2, dp=8, gbs=64), **base)[0]
+    plain = memory_by_stage(spec, Layout(dp=16, gbs=64, use_distributed_optimizer=False), **base)[0]
+    assert cp2.optimizer == pytest.approx(dp16.optimizer)  # DP×CP = 16 either way
+    assert plain.optimizer == pytest.approx(16 * dp16.optimizer)
+    assert cp2.activations == pytest.approx(dp16.activations / 2, rel=0.01)
+
+
+def test_recompute_reduces_activations():
+    spec = resolve_model("llama3-70b")
+    kw = dict(seq_len=8192, world_size=64)
+    lo = Layout(tp=8, pp=4, dp=2, sp=True, gbs=64)
+    none = memory_by_stage(spec, lo, **kw)[0]
+    full = memory_by_stage(
+        spec,
+        lo.model_copy(
+            update={"recompute": "full", "recompute_method": "uniform", "recompute_num_layers": 1}
+        ),
+        **kw,
+    )[0]
+    # only each layer's input (2·s·h/t bytes) is kept: about 2/(per-layer bytes/h) of the rest
+    assert full.activations < none.activations / 10
+
+
+def test_peft_keeps_frozen_weights_only():
+    full = estimate_memory(
+        resolve_model("llama3-8b"), Layout(dp=8, gbs=64), H100, seq_len=4096, mode="sft"
+    )
+    lora = estimate_memory(
+        resolve_model("llama3-8b"), Layout(dp=8, gbs=64), H100, seq_len=4096, mode="peft"
+    )
+    # adapters: about 71M parameters (rank 32 on qkv, proj, fc1, fc2 of 32 layers)
+    assert 0.2 < lora.breakdown.gradients < 0.35 and lora.breakdown.optimizer < 0.2
+    assert lora.breakdown.weights == pytest.approx(full.breakdown.weights, rel=0.02)
+    assert any("LoRA rank 32" in a for a in lora.assumptions)
+
+
+def test_case2_qwen3_235b_peft_on_16_h100_fits():
+    layout = Layout(tp=4, pp=4, dp=1, ep=4, sp=True, gbs=32, account_for_embedding=True,
+                    account_for_loss=True, recompute="full", recompute_method="uniform",
+                    recompute_num_layers=1)  # fmt: skip
+    mem = estimate_memory(
+        resolve_model("qwen3-235b-a22b"), layout, H100, seq_len=2048, mode="peft", world_size=16
+    )
+    assert mem.fits, mem
+
+
+def test_fp8_adds_weight_copies():
+    spec = resolve_model("llama3-8b")
+    bf16 = estimate_memory(spec, Layout(dp=8, gbs=64), H100, seq_len=4096)
+    fp8 = estimate_memory(spec, Layout(dp=8, gbs=64), H100, seq_len=4096, precision="fp8")
+    # about 2 B per linear parameter (≈ 7B of the 8B)
+    assert 12 < fp8.breakdown.weights - bf16.breakdown.weights < 16
+
+
+def test_megatron_fsdp_shards_weights_and_grads():
+    spec = resolve_model("llama3-8b")
+    dist = estimate_memory(spec, Layout(dp=8, gbs=64), H100, seq_len=4096)
+    fsdp = estimate_memory(spec, Layout(dp=8, gbs=64, use_megatron_fsdp=True), H100, seq_len=4096)
+    assert fsdp.breakdown.gradients == pytest.approx(dist.breakdown.gradients / 8, rel=0.01)
+    assert fsdp.breakdown.weights < dist.breakdown.weights / 4
+
+
+def test_kv_replication_costs_memory_beyond_kv_heads():
+    spec = resolve_model("llama3-8b")
+    tp8 = memory_by_stage(spec, Layout(tp=8, dp=2, sp=True, gbs=16), seq_len=4096, world_size=16)[0]
+    tp16 = memory_by_stage(spec, Layout(tp=16, dp=1, sp=True, gbs=16), seq_len=4096, world_size=16)[
+        0
+    ]
+    # perfect halving would be tp8/2; replicated KV heads keep TP16 above it
+    assert tp16.weights > tp8.weights / 2 * 1.01
+
+
+def test_most_loaded_stage_is_reported():
+    spec = resolve_model("llama3-70b")
+    layout = Layout(tp=8, pp=4, dp=2, sp=True, gbs=64)
+    stages = memory_by_stage(spec, layout, seq_len=8192, world_size=64)
+    mem = estimate_memory(spec, layout, H100, seq_len=8192, world_size=64)
+    assert mem.per_gpu_gib == pytest.approx(max(s.total for s in stages) / GIB, abs=0.01)
+    # stage 0 holds PP in-flight microbatches, the last stage one
+    assert stages[0].activations > 3 * stages[-1].activations
