@@ -352,7 +352,10 @@ class Interpreter:
             self._exec_block(fn.node.body, frame)
             return None
         except _Return as ret:
-            if isinstance(ret.value, Obj) and ret.value.origin is None:
+            # The factory that built an object (e.g. "bf16_with_fp8_current_scaling_mixed")
+            # is the last public one to return it; private helpers and generic getters
+            # (_perf_precision, get_mixed_precision_config) keep the name they got.
+            if isinstance(ret.value, Obj) and not fn.name.startswith(("_", "get_")):
                 ret.value.origin = fn.name
             return ret.value
         finally:
@@ -685,8 +688,10 @@ class Interpreter:
         live = [r for r in results if not isinstance(r[0], _Raise)]
         if not live:
             raise results[0][0]
+        cause = cond.reason if cond.reason.startswith("set in") else f"because {cond.reason}"
         reason = Unknown(
             f"depends on a run-time condition ({ast.unparse(test)[:80]}) at {frame.where(test)}"
+            f", {cause[:240]}"
         )
         self._merge(live, frame, reason, before_locals)
         outcomes = [r[0] for r in live]

@@ -206,17 +206,19 @@ def _mode(facts_mode: str | None, finetune: bool, fields: dict, unknown: dict) -
     return None
 
 
-def _precision(facts_precision: str | None, fields: dict) -> str | None:
-    if facts_precision:
-        return facts_precision
+def _code_precision(fields: dict) -> str | None:
+    """The precision the code sets: its mixed-precision preset or the flags it sets."""
+    if fields.get("mixed_precision.fp4"):
+        return "nvfp4"
+    if fields.get("mixed_precision.fp8"):
+        recipe = fields.get("mixed_precision.fp8_recipe")
+        return {"mxfp8": "mxfp8", "blockwise": "fp8-blockwise", "delayed": "fp8-delayed"}.get(
+            recipe, "fp8"
+        )
     preset = fields.get("mixed_precision")
     found = precision_of_preset(preset if isinstance(preset, str) else None)
     if found is None and fields.get("mixed_precision.bf16") is True:
-        found = "bf16"
-    if found == "bf16" and fields.get("mixed_precision.fp8"):
-        return {"mxfp8": "mxfp8", "blockwise": "fp8-blockwise", "delayed": "fp8-delayed"}.get(
-            fields.get("mixed_precision.fp8_recipe"), "fp8"
-        )
+        return "bf16"
     return found
 
 
@@ -277,7 +279,7 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
         hf_model_id=hf_id,
         num_gpus=facts.num_gpus or target_facts.num_gpus,
         gpu_type=facts.gpu_type or target_facts.gpu_type,
-        precision=_precision(facts.precision or target_facts.precision, fields),
+        precision=_code_precision(fields) or facts.precision or target_facts.precision,
         peft_scheme=_peft_scheme(fields),
         docstring=docstring.strip().splitlines()[0] if docstring else None,
         raises=raises,
@@ -292,6 +294,13 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
                 f"name says {facts.gpu_type} but it is {b.func.name}, tuned for {target_facts.gpu_type}"
             )
     recipe.contradictions = docstring_contradictions(docstring or "", recipe)
+    named = facts.precision or target_facts.precision
+    if named and recipe.precision and named != recipe.precision:
+        where = prov.get("mixed_precision", "")
+        recipe.contradictions.append(
+            f"name says {named}, code sets mixed_precision={fields.get('mixed_precision')!r} "
+            f"({recipe.precision}) ({where})"
+        )
     return recipe
 
 
