@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from autorecipe.advise.adapt import Adapted, adapt_layout, recipe_layout
 from autorecipe.advise.changes import classify_change
+from autorecipe.advise.check import check_recipe
 from autorecipe.advise.choose import (
     PRECISION_ALIASES,
     Choice,
@@ -333,12 +334,21 @@ def _rules(
 
 
 def _findings(
-    adapted: Adapted, recipe: Recipe, before: Layout, gpu: GPUSpec, gpus: int
+    adapted: Adapted,
+    recipe: Recipe,
+    before: Layout,
+    gpu: GPUSpec,
+    gpus: int,
+    lint: list[Finding],
+    shipped_seq: int | None,
 ) -> list[Finding]:
-    found = [
-        Finding(id=v.rule, severity=v.severity, message=v.message, fix=v.fix)
-        for v in adapted.violations
-    ]
+    """recommend's own findings, then the linter's (advise.check) on the final overrides.
+
+    The linter's memory prediction (AR601) is left out: the answer's own memory verdict
+    below covers the same layout. Its positions warning (AR122) is left out where
+    Megatron-Bridge ships a recipe for this checkpoint at that length or longer.
+    """
+    found: list[Finding] = []
     mem = adapted.memory
     if adapted.layout is None:
         mp = before.tp * before.pp * before.cp
@@ -354,6 +364,10 @@ def _findings(
                 "train.global_batch_size (a convergence change: a new experiment).",
             ),
         )
+        found += [
+            Finding(id=v.rule, severity=v.severity, message=v.message, fix=v.fix)
+            for v in adapted.violations
+        ]
     elif adapted.trusted_recipe and mem is not None:
         found.append(
             Finding(
@@ -385,7 +399,8 @@ def _findings(
                     message=f"The recipe's {attr} is unknown: {reason}.",
                 )
             )
-    return found
+    covered = {"AR601"} | ({"AR122"} if shipped_seq and adapted.layout else set())
+    return found + [f for f in lint if f.id not in covered]
 
 
 def _benchmark(
@@ -489,6 +504,7 @@ def recommend(
         gpus_per_node=per_node,
     )
     nodes, _ = node_shape(gpus, per_node)
+    lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=data.name)
     reasons = list(choice.reasons)
     if first_time:
         reasons.insert(0, "first time: the most travelled path, on data that needs no download")
@@ -527,7 +543,7 @@ def recommend(
         )
         if adapted.layout and adapted.memory
         else None,
-        findings=_findings(adapted, recipe, before, gpu, gpus),
+        findings=_findings(adapted, recipe, before, gpu, gpus, lint.findings, limit),
         changes=changes,
         bridge_version=idx.bridge_version,
         model=spec.hf_id or model,
