@@ -31,8 +31,9 @@ GIB = 1024**3
 # NCCL communicator buffers plus cuBLAS / Transformer Engine workspaces, on top of the
 # CUDA context that the catalog's usable memory already excludes.
 RUNTIME_RESERVE_GIB = 1.0
-# Caching-allocator fragmentation, as a share of what the tensors themselves need.
-FRAGMENTATION = 0.05
+# Caching-allocator fragmentation, as a share of what the tensors themselves need; Bridge's
+# launcher sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, which keeps it small.
+FRAGMENTATION = 0.03
 # Bytes per parameter of the extra low-precision weight copies Transformer Engine keeps
 # (row-wise and column-wise casts) for the linear layers.
 LOW_PRECISION_WEIGHT_BYTES = {
@@ -44,19 +45,49 @@ LOW_PRECISION_WEIGHT_BYTES = {
 LORA_TARGETS = "linear_qkv, linear_proj, linear_fc1, linear_fc2"
 
 
+# Where an activation lives: "rep" is whole on every TP rank unless SP shards the sequence,
+# "split" is split over TP, "kv" is split over TP until TP exceeds the KV heads.
+Act = tuple[str, str, float]  # (name, where, bytes per token at 16 bit)
+
+# Selective-recompute modules → the activations they drop (Megatron recompute_modules).
+# core_attn drops nothing here: with flash attention there is no s² term to drop.
+RECOMPUTE_DROPS = {
+    "layernorm": {"ln_out"},
+    "mlp": {"mlp_fc1_out", "mlp_act_out"},
+    "moe": {
+        "moe_tokens",
+        "moe_fc1_out",
+        "moe_act_out",
+        "shared_fc1_out",
+        "shared_act_out",
+        "router",
+    },
+    "moe_act": {"moe_act_out"},
+    "shared_experts": {"shared_fc1_out", "shared_act_out"},
+    "mla_up_proj": {"mla_up"},
+}
+# Linear-layer inputs Transformer Engine saves for backward in the low-precision format
+LOW_PRECISION_INPUTS = {
+    "ln_out",
+    "attn_out",
+    "mlp_act_out",
+    "moe_tokens",
+    "moe_act_out",
+    "shared_act_out",
+}
+LOW_PRECISION_ACT_SCALE = {"bf16": 1.0, "fp8": 0.5, "mxfp8": 0.5 + 1 / 64, "nvfp4": 0.25 + 1 / 32}
+
+
 @dataclass(frozen=True)
 class LayerShape:
-    """One kind of decoder layer: parameters by how they shard, activation widths per token."""
+    """One kind of decoder layer: parameters by how they shard, activations per token."""
 
     label: str
     tp_split: int  # parameters split over TP (projections, dense MLP, shared experts)
     kv: int  # GQA K/V projections: split over TP, replicated once TP exceeds the KV heads
     replicated: int  # held whole by every TP rank (norms, router, MLA down-projections)
     routed: int  # routed experts, split over EP×ETP
-    # activation bytes per token kept for backward (16-bit), before TP/SP division
-    act_replicated: float  # replicated over TP unless SP shards the sequence
-    act_split: float  # split over TP
-    act_kv: float  # K/V activations (replicated like `kv` when TP exceeds the KV heads)
+    acts: tuple[Act, ...]  # what the layer keeps for backward, before TP/SP division
     lora: int  # LoRA adapter parameters at rank 1 (scale by the rank)
 
 
@@ -81,75 +112,63 @@ class Shapes:
         return len(self.layers)
 
 
-def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, float, float, float, int]:
-    """(tp_split, kv, replicated, act_replicated, act_split, act_kv, lora) of a mixer."""
+def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, list[Act], int]:
+    """(tp_split, kv, replicated params, activations, LoRA rank-1 params) of a mixer."""
     h, a, g, d = spec.hidden_size, spec.num_attention_heads, spec.num_key_value_heads, spec.head_dim
+    # the norm's input and output (the projection's input), 2 bytes per element each
+    acts: list[Act] = [("norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
     if mixer in ("attention", "swa"):
         q = a * d * (2 if spec.attention_output_gate else 1)
         kv = 2 * h * g * d
         total = params.attention_params(spec)
         # Q, K, V kept for flash attention's backward; its output is linear_proj's input
-        return total - kv, kv, 0, 4.0 * h, 4.0 * q, 4.0 * g * d, h + q + 2 * g * d + a * d + h
+        acts += [("attn_q", "split", 2.0 * q), ("attn_out", "split", 2.0 * a * d)]
+        acts += [("attn_kv", "kv", 4.0 * g * d)]
+        return total - kv, kv, 0, acts, h + q + 2 * g * d + a * d + h
     if mixer == "mla":
         nope, rope = spec.qk_nope_head_dim or 0, spec.qk_rope_head_dim or 0
         v, r_kv, r_q = spec.v_head_dim or nope, spec.kv_lora_rank or 0, spec.q_lora_rank or 0
         # down-projections and latent norms: TE builds them as duplicated (replicated) linears
         down = (h * r_q + r_q if r_q else 0) + h * (r_kv + rope) + r_kv
         total = params.mla_params(spec)
-        up = 2 * a * (nope + rope) + 2 * a * v  # Q, K, V and the attention output
-        return (
-            total - down,
-            0,
-            down,
-            4.0 * h + 4.0 * (r_q + r_kv + rope),
-            2.0 * up,
-            0.0,
-            (h + r_q + r_kv + rope) + (r_q or h) + r_kv + a * (2 * nope + rope + v) + a * v + h,
-        )
+        acts += [
+            ("mla_latent", "rep", 4.0 * (r_q + r_kv + rope)),
+            # up-projected Q, K (nope + rope) and V
+            ("mla_up", "split", 2.0 * (2 * a * (nope + rope) + a * v)),
+            ("attn_out", "split", 2.0 * a * v),
+        ]
+        lora = (h + r_q + r_kv + rope) + (r_q or h) + r_kv + a * (2 * nope + rope + v) + a * v + h
+        return total - down, 0, down, acts, lora
     if mixer == "mamba":
         heads, hd = spec.mamba_num_heads or 0, spec.mamba_head_dim or 0
         groups, state = spec.mamba_num_groups or 1, spec.mamba_state_dim or 0
         inner = heads * hd
         width = 2 * inner + 2 * groups * state + heads
-        total = params.mamba_params(spec)
-        return (
-            total,
-            0,
-            0,
-            4.0 * h,
-            2.0 * width + 2.0 * (inner + 2 * groups * state) + 4.0 * inner,
-            0.0,
-            h + width + inner + h,
-        )
+        # in_proj output, conv output, the scan output and its gated norm
+        acts += [("mamba", "split", 2.0 * width + 2.0 * (inner + 2 * groups * state) + 4.0 * inner)]
+        return params.mamba_params(spec), 0, 0, acts, h + width + inner + h
     if mixer == "gdn":
         la = spec.linear_attention or {}
         qk = la.get("linear_num_key_heads", 16) * la.get("linear_key_head_dim", 128)
         vv = la.get("linear_num_value_heads", 32) * la.get("linear_value_head_dim", 128)
-        total = params.gdn_params(spec)
-        return (
-            total,
-            0,
-            0,
-            4.0 * h,
-            2.0 * (2 * qk + 2 * vv) + 2.0 * (2 * qk + vv) + 4.0 * vv,
-            0.0,
-            h + 2 * qk + 2 * vv + vv + h,
-        )
-    return 0, 0, 0, 0.0, 0.0, 0.0, 0
+        acts += [("gdn", "split", 2.0 * (2 * qk + 2 * vv) + 2.0 * (2 * qk + vv) + 4.0 * vv)]
+        return params.gdn_params(spec), 0, 0, acts, h + 2 * qk + 2 * vv + vv + h
+    return 0, 0, 0, [], 0
 
 
 def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
     h = spec.hidden_size
     gated = is_gated(spec)
-    act = 6.0 if gated else 4.0  # fc1 output (2f wide when gated) and the activation output
-    tp_split, kv, replicated, act_rep, act_split, act_kv, lora = _mixer_shape(spec, kind.mixer)
+    fc1 = 2 if gated else 1  # fc1 is 2f wide when gated
+    tp_split, kv, replicated, acts, lora = _mixer_shape(spec, kind.mixer)
     routed = 0
+    if kind.mlp != "none":
+        acts += [("norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
     if kind.mlp == "dense":
         f = spec.intermediate_size or 0
         tp_split += params.mlp_params(h, f, gated)
-        act_rep += 4.0 * h
-        act_split += act * f
-        lora += h + (2 if gated else 1) * f + f + h
+        acts += [("mlp_fc1_out", "split", 2.0 * fc1 * f), ("mlp_act_out", "split", 2.0 * f)]
+        lora += h + fc1 * f + f + h
     elif kind.mlp == "moe":
         routed_p, _, shared_p, router = params.moe_params(spec)
         f_e, f_sh = spec.moe_intermediate_size or 0, spec.shared_expert_intermediate_size or 0
@@ -160,17 +179,22 @@ def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
         replicated += router + latent
         # router logits and probabilities (fp32); k routed copies of each token and the
         # expert MLP widths (balanced routing); the shared expert like a dense MLP
-        act_rep += 4.0 * h + 8.0 * (spec.num_experts or 0)
-        act_split += k * (2.0 * width + act * f_e) + act * f_sh + (4.0 * width if latent else 0)
+        acts += [
+            ("router", "rep", 8.0 * (spec.num_experts or 0)),
+            ("moe_tokens", "split", k * 2.0 * width + (4.0 * width if latent else 0)),
+            ("moe_fc1_out", "split", k * 2.0 * fc1 * f_e),
+            ("moe_act_out", "split", k * 2.0 * f_e),
+            ("shared_fc1_out", "split", 2.0 * fc1 * f_sh),
+            ("shared_act_out", "split", 2.0 * f_sh),
+        ]
         # one LoRA adapter shared by the local experts of a grouped linear
-        lora += width + (2 if gated else 1) * f_e + f_e + width
+        lora += width + fc1 * f_e + f_e + width
     norm_count = 1 if spec.hybrid_layer_pattern else 2
     replicated += norm_count * h
     if float(spec.extra.get("hidden_dropout") or 0) > 0:
-        act_rep += h * (int(kind.mixer != "none") + int(kind.mlp != "none"))
-    return LayerShape(
-        kind.label, tp_split, kv, replicated, routed, act_rep, act_split, act_kv, lora
-    )
+        masks = int(kind.mixer != "none") + int(kind.mlp != "none")
+        acts.append(("mask", "rep", 1.0 * h * masks))
+    return LayerShape(kind.label, tp_split, kv, replicated, routed, tuple(acts), lora)
 
 
 def model_shapes(spec: ModelSpec) -> Shapes:
@@ -193,9 +217,7 @@ def model_shapes(spec: ModelSpec) -> Shapes:
             last.kv,
             last.replicated + 2 * h,
             last.routed,
-            last.act_replicated + 4.0 * h,
-            last.act_split,
-            last.act_kv,
+            last.acts + (("norm_in", "rep", 4.0 * h),),
             last.lora,
         )
     return Shapes(
@@ -272,20 +294,40 @@ def stage_params(
 # --- activations --------------------------------------------------------------------------
 
 
-def layer_activation_bytes_per_token(shapes: Shapes, layout: Layout, layer: LayerShape) -> float:
-    """Bytes one decoder layer keeps per token for backward, on one GPU, without recompute.
+def layer_activation_bytes_per_token(
+    shapes: Shapes, layout: Layout, layer: LayerShape, precision: str = "bf16"
+) -> float:
+    """Bytes one decoder layer keeps per token for backward, on one GPU.
 
     Korthikanti's 34·h per token (16-bit, MHA, f = 4h, with dropout) generalised: norm
-    inputs and linear inputs 8h; attention Q, K, V and output 4·q + 4·kv (flash attention:
-    no s² term); MLP fc1 output and activation 4f, or 6f when gated (fc1 is 2f wide);
-    1-byte dropout masks when hidden dropout is on. Without SP the replicated part (norm
-    and linear inputs, masks) stays whole on every TP rank and the rest is split.
+    inputs and outputs 8h; attention Q, K, V and output 4·q + 4·kv (flash attention: no
+    s² term); MLP fc1 output and activation 4f, or 6f when gated (fc1 is 2f wide); MoE:
+    k routed copies of each token and the expert widths; 1-byte dropout masks when hidden
+    dropout is on. Selective recompute drops what its modules recompute; low-precision
+    training keeps the linear layers' saved inputs in that format. Without SP the "rep"
+    part stays whole on every TP rank.
     """
     t = layout.tp
-    split = layer.act_split + layer.act_kv * _kv_factor(shapes, t)
+    dropped: set[str] = set()
+    if layout.recompute == "selective":
+        for module in layout.recompute_modules or ["core_attn"]:
+            dropped |= RECOMPUTE_DROPS.get(module, set())
+    scale = LOW_PRECISION_ACT_SCALE.get(precision, 1.0)
+    rep = split = 0.0
+    for name, where, size in layer.acts:
+        if name in dropped:
+            continue
+        if name in LOW_PRECISION_INPUTS:
+            size *= scale
+        if where == "rep":
+            rep += size
+        elif where == "kv":
+            split += size * _kv_factor(shapes, t)
+        else:
+            split += size
     if layout.sp and t > 1:
-        return (layer.act_replicated + split) / t
-    return layer.act_replicated + split / t
+        return (rep + split) / t
+    return rep + split / t
 
 
 def _stored_chunks(layout: Layout, rank: int, microbatches: int) -> int:
@@ -300,7 +342,14 @@ def _stored_chunks(layout: Layout, rank: int, microbatches: int) -> int:
 
 
 def stage_activation_bytes(
-    shapes: Shapes, layout: Layout, stage: Stage, *, seq_len: int, microbatches: int
+    shapes: Shapes,
+    layout: Layout,
+    stage: Stage,
+    *,
+    seq_len: int,
+    microbatches: int,
+    precision: str = "bf16",
+    offloaded_layers: int = 0,
 ) -> tuple[float, float]:
     """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`."""
     if not stage.layers and not stage.mtp_layers:
@@ -313,7 +362,10 @@ def stage_activation_bytes(
     members = _members(shapes, stage)
     layers_here = sum(members.values())
     mean_layer = (
-        sum(n * layer_activation_bytes_per_token(shapes, layout, x) for x, n in members.items())
+        sum(
+            n * layer_activation_bytes_per_token(shapes, layout, x, precision)
+            for x, n in members.items()
+        )
         / layers_here
     )
     held = chunks * layers_here / v  # layer-microbatches
@@ -330,6 +382,9 @@ def stage_activation_bytes(
         transient = tokens * min(unit, layers_here) * mean_layer
     else:
         stored = tokens * held * mean_layer
+    if offloaded_layers:
+        # activation CPU offloading keeps only the layers it does not offload
+        stored *= max(layers_here / v - offloaded_layers, 0) / (layers_here / v)
     if stage.has_embedding:
         # token ids (int64) and the embedding-dropout mask (sequence-sharded with SP), per
         # in-flight microbatch
@@ -362,6 +417,26 @@ class StageMemory:
         return self.weights + self.gradients + self.optimizer + self.activations + self.other
 
 
+@dataclass(frozen=True)
+class Knobs:
+    """Settings beyond the layout that change memory, named after Megatron-Bridge's config."""
+
+    # main-grad buffer: fp32 with ddp.grad_reduce_in_fp32, else the param dtype (bf16)
+    grad_bytes: float = 4.0
+    # fp32 master weights + Adam m, v; the precision-aware optimizer can store them smaller
+    optimizer_bytes: float = 12.0
+    # fp8/fp4 param gather: weights kept only in the low-precision format (no bf16 copy)
+    low_precision_params: bool = False
+    # model.cpu_offloading_num_layers: activations of that many layers per chunk on the CPU
+    offloaded_layers: int = 0
+
+
+DEFAULT_KNOBS = Knobs()
+# Bytes per linear parameter when the weights live only in the low-precision format
+# (row-wise and column-wise copies, with block scales)
+LOW_PRECISION_PARAM_BYTES = {"fp8": 2.0, "mxfp8": 2.0 + 2.0 / 32, "nvfp4": 1.0 + 2.0 / 16}
+
+
 def _state_bytes(
     params: StageParams,
     layout: Layout,
@@ -371,26 +446,32 @@ def _state_bytes(
     dp: int,
     edp: int,
     layers: int,
+    knobs: Knobs = DEFAULT_KNOBS,
 ) -> tuple[float, float, float]:
     """(weights, gradients, optimizer) bytes for the parameters on one GPU."""
-    extra = LOW_PRECISION_WEIGHT_BYTES.get(precision, 0.0) * params.linear
+    total = params.dense + params.expert
+    if knobs.low_precision_params and precision in LOW_PRECISION_PARAM_BYTES:
+        weight_bytes = LOW_PRECISION_PARAM_BYTES[precision] * params.linear + 2.0 * (
+            total - params.linear
+        )
+    else:
+        weight_bytes = 2.0 * total + LOW_PRECISION_WEIGHT_BYTES.get(precision, 0.0) * params.linear
+    grad, optim = knobs.grad_bytes, knobs.optimizer_bytes
     dense_shard = dp * layout.cp
     if mode == "peft":
-        base = 2.0 * (params.dense + params.expert) + extra
         shard = dense_shard if layout.use_distributed_optimizer else 1
-        return base + 2.0 * params.lora, 4.0 * params.lora, 12.0 * params.lora / shard
+        return weight_bytes + 2.0 * params.lora, grad * params.lora, optim * params.lora / shard
     if layout.use_megatron_fsdp:
-        # ZeRO-3: weights, grads and optimizer all sharded; two layers' weights gathered
+        # ZeRO-3: weights, grads and optimizer all sharded
         sharded = params.dense / dense_shard + params.expert / edp
-        # the layer being computed and the one prefetched are gathered unsharded (bf16)
-        gathered = 2 * 2.0 * (params.dense + params.expert) / max(layers, 1)
-        return 2.0 * sharded + gathered + extra, 4.0 * sharded, 12.0 * sharded
+        # the layer being computed and the one prefetched are gathered unsharded
+        gathered = 2 * weight_bytes / max(layers, 1)
+        return weight_bytes * sharded / total + gathered, grad * sharded, optim * sharded
     if layout.use_distributed_optimizer:
-        optimizer = 12.0 * (params.dense / dense_shard + params.expert / edp)
+        optimizer = optim * (params.dense / dense_shard + params.expert / edp)
     else:
-        optimizer = 12.0 * (params.dense + params.expert)
-    total = params.dense + params.expert
-    return 2.0 * total + extra, 4.0 * total, optimizer
+        optimizer = optim * total
+    return weight_bytes, grad * total, optimizer
 
 
 def memory_by_stage(
@@ -403,6 +484,7 @@ def memory_by_stage(
     lora_rank: int = 32,
     shapes: Shapes | None = None,
     world_size: int | None = None,
+    knobs: Knobs = DEFAULT_KNOBS,
 ) -> list[StageMemory]:
     """Bytes per GPU on every pipeline stage (index = PP rank)."""
     shapes = shapes or model_shapes(spec)
@@ -417,11 +499,13 @@ def memory_by_stage(
             shapes, layout, stage, lora_rank=lora_rank if mode == "peft" else None
         )
         weights, grads, optim = _state_bytes(
-            params, layout, mode=mode, precision=precision, dp=dp, edp=edp, layers=len(stage.layers)
-        )
+            params, layout, mode=mode, precision=precision, dp=dp, edp=edp,
+            layers=len(stage.layers), knobs=knobs,
+        )  # fmt: skip
         stored, transient = stage_activation_bytes(
-            shapes, layout, stage, seq_len=seq_len, microbatches=microbatches
-        )
+            shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
+            precision=precision, offloaded_layers=knobs.offloaded_layers,
+        )  # fmt: skip
         tensors = weights + grads + optim + stored + transient
         other = RUNTIME_RESERVE_GIB * GIB + FRAGMENTATION * tensors + transient
         out.append(StageMemory(stage.rank, weights, grads, optim, stored, other))
@@ -456,8 +540,10 @@ def assumptions(
     if spec.is_mla:
         notes.append("MLA: down-projections replicated over TP; latent activations kept per layer")
     if layout.recompute == "selective":
+        modules = ", ".join(layout.recompute_modules or ["core_attn"])
         notes.append(
-            "selective recompute of core attention saves little with flash attention (no s² term)"
+            f"selective recompute of {modules}: their outputs are not kept (core_attn saves little "
+            "with flash attention, which has no s² term)"
         )
     if layout.recompute == "full":
         notes.append(
@@ -472,12 +558,12 @@ def assumptions(
     if precision != "bf16":
         notes.append(
             f"{precision}: Transformer Engine keeps low-precision weight copies "
-            f"(+{LOW_PRECISION_WEIGHT_BYTES.get(precision, 0):.2f} B per linear param); activations "
-            "counted at 16 bit (an upper bound)"
+            f"(+{LOW_PRECISION_WEIGHT_BYTES.get(precision, 0):.2f} B per linear param); the linear "
+            "layers' saved inputs are kept in that format, other activations at 16 bit"
         )
     if spec.hybrid_layer_pattern:
         notes.append(
-            "hybrid Mamba/linear-attention layers are estimated as attention layers (approximate)"
+            "Mamba / linear-attention layers: in_proj, conv and scan outputs kept (approximate)"
         )
     return notes
 
@@ -493,6 +579,7 @@ def estimate_memory(
     peft_scheme: str = "lora",
     lora_rank: int = 32,
     world_size: int | None = None,
+    knobs: Knobs = DEFAULT_KNOBS,
 ) -> Memory:
     """Memory per GPU on the most loaded pipeline stage, with a breakdown in GiB.
 
@@ -508,10 +595,11 @@ def estimate_memory(
         precision=precision,
         lora_rank=lora_rank,
         world_size=world_size,
+        knobs=knobs,
     )
     return summarize(
         stages, spec, layout, gpu, mode=mode, precision=precision, lora_rank=lora_rank,
-        peft_scheme=peft_scheme,
+        peft_scheme=peft_scheme, knobs=knobs,
     )  # fmt: skip
 
 
@@ -525,10 +613,22 @@ def summarize(
     precision: str,
     lora_rank: int = 32,
     peft_scheme: str = "lora",
+    knobs: Knobs = DEFAULT_KNOBS,
 ) -> Memory:
     """The Memory answer (GiB, most loaded stage, assumptions) from per-stage bytes."""
     worst = max(stages, key=lambda s: s.total)
     notes = assumptions(spec, layout, mode=mode, precision=precision, lora_rank=lora_rank)
+    if knobs != DEFAULT_KNOBS:
+        notes.append(
+            f"recipe settings: main grads {knobs.grad_bytes:g} B/param, optimizer state "
+            f"{knobs.optimizer_bytes:g} B/param"
+            + (", weights kept only in low precision" if knobs.low_precision_params else "")
+            + (
+                f", activations of {knobs.offloaded_layers} layer(s) offloaded to CPU"
+                if knobs.offloaded_layers
+                else ""
+            )
+        )
     if mode == "peft" and peft_scheme == "dora":
         notes.append("DoRA: its magnitude vectors (one value per output feature) are not counted")
     if len(stages) > 1:

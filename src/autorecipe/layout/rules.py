@@ -442,9 +442,9 @@ def cp_comm_type(ctx: LayoutContext) -> Violation | None:
         )
     return _v(
         "cp_comm_type",
-        "error",
-        f"Unknown cp_comm_type {kind!r}.",
-        "Use p2p, all_gather, a2a or a2a+p2p.",
+        "warning",
+        f"cp_comm_type {kind!r} is not one of Transformer Engine's p2p, all_gather, a2a, a2a+p2p.",
+        "Check the spelling against the attention implementation in use.",
     )
 
 

@@ -25,6 +25,8 @@ class Layout(BaseModel):
     recompute: Recompute = "none"
     recompute_method: str | None = None
     recompute_num_layers: int | None = None
+    # selective recompute: Megatron's recompute_modules (None means its default, core_attn)
+    recompute_modules: list[str] | None = None
     use_distributed_optimizer: bool = True
     use_megatron_fsdp: bool = False
     # When layers do not split evenly over PP x VP
