@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import sys
+import warnings
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -68,7 +69,10 @@ def _read_classes(wheels: list[Path]) -> dict[str, list[_Class]]:
                 if not (name.startswith("megatron/") and name.endswith(".py")):
                     continue
                 try:
-                    tree = ast.parse(zf.read(name))
+                    with warnings.catch_warnings():
+                        # their sources' odd string escapes are not our concern
+                        warnings.simplefilter("ignore")
+                        tree = ast.parse(zf.read(name))
                 except SyntaxError:
                     continue
                 for node in ast.walk(tree):

@@ -33,13 +33,6 @@ DEFAULTS: dict[str, Any] = {
     "ddp.use_megatron_fsdp": False,
 }
 
-# ConfigContainer sections whose values the recipe index records (index/scan.py SECTIONS);
-# a key of another section is unknown for a recipe unless the user overrides it.
-INDEXED_SECTIONS = frozenset(
-    ("model", "train", "ddp", "dataset", "optimizer", "scheduler", "mixed_precision")
-    + ("peft", "comm_overlap", "rng", "validation")
-)
-
 # Bridge >= 0.6 resolves an unset ETP to 1 when EP > 1 (MB 6f2f546e, #4579).
 BRIDGE_ETP_DEFAULT = 1
 
@@ -61,6 +54,15 @@ def effective_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[st
     if config.get("dataset.seq_length") is not None:
         config["model.seq_length"] = config["dataset.seq_length"]
     return config
+
+
+def _indexed(key: str) -> bool:
+    """Whether the recipe index records `key` when a recipe sets it, so that its absence
+    means Megatron's default (index/scan.py decides; imported here only when asked)."""
+    from autorecipe.index.scan import SECTION_KEYS, SECTIONS
+
+    section = key.partition(".")[0]
+    return section in SECTIONS and (section not in SECTION_KEYS or key in SECTION_KEYS[section])
 
 
 def _int(value: Any, default: int) -> int:
@@ -103,9 +105,8 @@ class CheckContext:
         reason = self.recipe.unknown.get(field_key(key))
         if reason:
             return reason
-        section = key.partition(".")[0]
-        if section not in INDEXED_SECTIONS and key not in self.base:
-            return f"the index keeps no {section}.* values"
+        if key not in self.base and not _indexed(key):
+            return f"the recipe index does not record {key}"
         return None
 
     @property
@@ -151,7 +152,7 @@ class CheckContext:
             ep=ep,
             etp=_int(etp, BRIDGE_ETP_DEFAULT if ep > 1 else tp) if self.is_moe else 1,
             dp=dp,
-            sp=bool(self.get("model.sequence_parallel")) and tp > 1,
+            sp=bool(self.get("model.sequence_parallel")),
             mbs=mbs,
             gbs=_int(self.get("train.global_batch_size"), mbs * dp),
             cp_comm_type=_cp_comm_type(self.get("model.cp_comm_type")),

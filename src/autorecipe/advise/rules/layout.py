@@ -100,7 +100,9 @@ LAYOUT_RULES: dict[str, tuple[str, str, str]] = {
         "Decoder layers (plus one per account_for_* flag) must split evenly over PP×VP, or "
         "be given by num_layers_in_first/last_pipeline_stage or an explicit "
         "pipeline_model_parallel_layout; Megatron-Core raises at model build otherwise "
-        "(get_num_layers_to_build; pitfalls-evidence #3, #4).",
+        "(get_num_layers_to_build; pitfalls-evidence #3, #4). DeepSeek-V4 with PP > 1 and no "
+        "layout is exempt: Bridge's provider builds one at finalize. A split the index could not "
+        "resolve statically is reported as info, not guessed.",
     ),
     "interleaved_microbatches": (
         "AR112",
@@ -194,6 +196,19 @@ def _unknown_stage_keys(ctx: CheckContext) -> str:
     )
 
 
+def _bridge_builds_layout(ctx: CheckContext) -> bool:
+    """DeepSeek-V4 with PP > 1 and no layout: Bridge's provider finalize sets one
+    (set_deepseek_v4_pipeline_model_parallel_layout, models/model_provider.py in 0.6.2)."""
+    lo = ctx.layout
+    return (
+        ctx.spec is not None
+        and ctx.spec.model_type == "deepseek_v4"
+        and lo.pp > 1
+        and lo.pipeline_layout is None
+        and not (lo.first_stage_layers or lo.last_stage_layers)
+    )
+
+
 def _with_pipeline_extras(ctx: CheckContext) -> ModelSpec:
     """The spec as the layer split sees it: L' = L + one per account_for_* flag
     (Megatron-Core get_num_layers_to_build), which the Layout does not carry."""
@@ -244,12 +259,15 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
         if ctx.spec is None:
             return []
         lo = ctx.layout
-        if layout_rule in _NEEDS_DP and ctx.world_size % (lo.tp * lo.pp * lo.cp):
+        model_parallel = lo.tp * lo.pp * lo.cp
+        if layout_rule in _NEEDS_DP and (model_parallel < 1 or ctx.world_size % model_parallel):
             return []  # no integer DP: AR101 reports the cause, not its echoes
         if layout_rule == "layers_split_over_pipeline":
             unknown = _unknown_stage_keys(ctx)
             if unknown:
                 return [Hit(f"Not checked: the recipe's {unknown}.", None, "info")]
+            if _bridge_builds_layout(ctx):
+                return []
         if layout_rule == "interleaved_microbatches" and ctx.get(
             "model.microbatch_group_size_per_vp_stage"
         ):
