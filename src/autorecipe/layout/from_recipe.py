@@ -7,6 +7,7 @@ from typing import Any
 
 from autorecipe.estimate.memory import Knobs
 from autorecipe.layout.schema import Layout
+from autorecipe.result import Memory
 
 # Pipeline-layout entries as Bridge recipes write them (lists of lists) → layout tokens
 _LAYOUT_TOKENS = {"embedding": "E", "decoder": "t", "mtp": "m", "loss": "L"}
@@ -156,3 +157,58 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         low_precision_params=low_params,
         offloaded_layers=offloaded or 0,
     )
+
+
+@dataclass(frozen=True)
+class RecipeFit:
+    """A recipe at its own layout, GPU count and GPU: valid? fits? (or why not known)."""
+
+    name: str
+    status: str  # fits | oom | invalid | unknown (model, GPU, count or layout not resolved)
+    detail: str
+    memory: Memory | None = None
+
+
+def evaluate_recipe(recipe: Any) -> RecipeFit:
+    """Check a recipe's own layout with Megatron-Core's rules and estimate its memory.
+
+    Example:
+        >>> evaluate_recipe(find_recipe(load_index(), "qwen3_30b_a3b_sft_config")).status
+        'fits'
+    """
+    from autorecipe.catalog.gpus import resolve_gpu
+    from autorecipe.catalog.models import resolve_model
+    from autorecipe.errors import UserError
+    from autorecipe.estimate.memory import estimate_memory
+    from autorecipe.layout.rules import check_layout
+
+    if not (recipe.hf_model_id and recipe.num_gpus and recipe.gpu_type):
+        return RecipeFit(recipe.name, "unknown", "model, GPU count or GPU type not in the index")
+    try:
+        spec = resolve_model(recipe.hf_model_id)
+        gpu = resolve_gpu(recipe.gpu_type)
+    except UserError as exc:
+        return RecipeFit(recipe.name, "unknown", str(exc))
+    rl = recipe_layout(recipe)
+    if rl.unknown:
+        return RecipeFit(recipe.name, "unknown", f"set at run time: {', '.join(rl.unknown)}")
+    errors = [
+        v
+        for v in check_layout(
+            rl.layout, spec, world_size=recipe.num_gpus, seq_len=rl.seq_len, gpu=gpu, mode=rl.mode
+        )
+        if v.severity == "error"
+    ]
+    if errors:
+        return RecipeFit(recipe.name, "invalid", f"[{errors[0].rule}] {errors[0].message}")
+    memory = estimate_memory(
+        spec, rl.layout, gpu, seq_len=rl.seq_len, mode=rl.mode, precision=rl.precision,
+        lora_rank=rl.lora_rank, world_size=recipe.num_gpus, knobs=rl.knobs,
+    )  # fmt: skip
+    b = memory.breakdown
+    detail = (
+        f"{memory.per_gpu_gib:.1f}/{memory.capacity_gib:g} GiB (weights {b.weights:.1f}, grads "
+        f"{b.gradients:.1f}, optimizer {b.optimizer:.1f}, activations {b.activations:.1f}, "
+        f"other {b.other:.1f})"
+    )
+    return RecipeFit(recipe.name, "fits" if memory.fits else "oom", detail, memory)
