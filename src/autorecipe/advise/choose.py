@@ -6,8 +6,8 @@ Order of preference, most important first:
 2. the requested mode (pretrain / sft / peft), library recipes only: benchmark recipes are
    upper-bound throughput configs on mock data, never the production answer;
 3. for long context (over 8K), a variant whose sequence length covers the request;
-4. a recipe tuned for the user's GPU type, then the generic (H100) one;
-5. the requested precision (BF16 unless asked);
+4. the requested precision (BF16 unless asked): another one changes the numerics;
+5. a recipe tuned for the user's GPU type, then the generic (H100) one;
 6. the recipe whose GPU count is closest to the allocation, preferring one it divides;
 7. the plainest variant (shortest name: no _deterministic, _dev, ... suffix).
 """
@@ -149,8 +149,8 @@ def rank_key(recipe: Recipe, query: Query) -> tuple:
     long_context = (query.seq_len or 0) > LONG_CONTEXT
     return (
         coarse,
-        _gpu_type_penalty(recipe, query.gpu_type),
         _precision_penalty(recipe, query.precision),
+        _gpu_type_penalty(recipe, query.gpu_type),
         fine if long_context else 0.0,
         _gpus_penalty(recipe, query.gpus),
         fine,
@@ -174,8 +174,8 @@ def _why_runner_up(best: Recipe, other: Recipe, query: Query) -> str:
     a, b = rank_key(best, query), rank_key(other, query)
     labels = [
         "its sequence length suits the request less",
-        "it is tuned for another GPU type",
         "it uses another precision",
+        "it is tuned for another GPU type",
         "its sequence length is further from the request",
         "its GPU count fits the allocation less well",
         "its sequence length is further from the request",

@@ -116,7 +116,7 @@ class Recommendation(Candidate):
     slurm_script: str | None = None
 
 
-def parse_count(text: str, what: str) -> int:
+def parse_count(text: str, what: str, example: str = "8") -> int:
     """A positive whole number from user text; "32k" / "128K" allowed (x1024).
 
     >>> parse_count("32k", "--seq-len")
@@ -126,7 +126,7 @@ def parse_count(text: str, what: str) -> int:
     scale = 1024 if raw.endswith("k") else 1
     digits = raw[:-1] if scale > 1 else raw
     if not digits.isdigit() or int(digits) < 1:
-        raise UserError(f"{what} must be a positive whole number (e.g. 8 or 32k); got {text!r}")
+        raise UserError(f"{what} must be a positive whole number, e.g. {example}; got {text!r}")
     return int(digits) * scale
 
 
@@ -386,8 +386,9 @@ def _findings(
                 severity="error",
                 message=f"Estimated {mem.per_gpu_gib:.1f} GiB per GPU exceeds the "
                 f"{mem.capacity_gib:.0f} GiB usable on {gpu.key}.",
-                fix="Use more GPUs, full recompute (model.recompute_granularity=full), "
-                "activation offload, or PEFT instead of full fine-tuning.",
+                fix=f"Use more GPUs (the recipe is tuned for {recipe.num_gpus or 'an unstated count'}), "
+                "full recompute (model.recompute_granularity=full), activation offload, "
+                "or PEFT instead of full fine-tuning.",
             )
         )
     for attr, reason in sorted(recipe.unknown.items()):

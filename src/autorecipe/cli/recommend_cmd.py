@@ -73,7 +73,9 @@ def register(app: typer.Typer) -> None:
             mode,
             parse_count(gpus, "--gpus") if gpus is not None else None,
             gpu_type,
-            seq_len=parse_count(seq_len, "--seq-len") if seq_len is not None else None,
+            seq_len=parse_count(seq_len, "--seq-len", "32768 or 32k")
+            if seq_len is not None
+            else None,
             gpus_per_node=parse_count(gpus_per_node, "--gpus-per-node")
             if gpus_per_node is not None
             else None,
