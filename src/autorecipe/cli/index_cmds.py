@@ -130,29 +130,19 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(listing)
             return
-        from rich.table import Table
-
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for col in ("recipe", "kind", "mode", "gpus", "prec", "TP", "PP", "CP", "EP", "GBS", "seq"):
-            table.add_column(col, overflow="fold", no_wrap=col != "recipe")
+        rows = []
         for row in listing.recipes:
             lay = row.layout
-            name = row.name + ("*" if row.alias_of else "")
-            gpus = (
-                f"{row.num_gpus or '?'}x{row.gpu_type}"
-                if row.gpu_type
-                else str(row.num_gpus or "?")
-            )
-            table.add_row(
-                name, "bench" if row.kind == "benchmark" else "lib", row.mode or "?", gpus,
-                row.precision or "?", *(_cell(lay.get(k)) for k in ("tp", "pp", "cp", "ep", "gbs", "seq_length")),
+            gpus = str(row.num_gpus or "?") + (f"x{row.gpu_type}" if row.gpu_type else "")
+            rows.append(
+                [row.name + ("*" if row.alias_of else ""), "bench" if row.kind == "benchmark" else "lib",
+                 row.mode or "?", gpus, row.precision or "?",
+                 *(_cell(lay.get(k)) for k in ("tp", "pp", "cp", "ep", "gbs", "seq_length"))]
             )  # fmt: skip
-        con = console()
-        con.print(table)
-        con.print(
-            f"{listing.count} recipe(s), Megatron-Bridge {listing.bridge_version}. "
-            "* = alias of another recipe (see `autorecipe show`); - = not set by the recipe."
-        )
+        headers = ["recipe", "kind", "mode", "gpus", "prec", "TP", "PP", "CP", "EP", "GBS", "seq"]
+        typer.echo(_table(headers, rows))
+        typer.echo(f"{listing.count} recipe(s), Megatron-Bridge {listing.bridge_version}.")
+        typer.echo("* = alias of another recipe (see `autorecipe show`); - = not set by the recipe")
 
     @app.command("show")
     def show(
@@ -174,6 +164,24 @@ def register(app: typer.Typer) -> None:
             emit_json(detail)
             return
         _print_detail(detail)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain aligned table whose first column folds to fit the terminal (rich's Table
+    needs seconds for a thousand rows; this needs milliseconds)."""
+    import shutil
+
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    room = shutil.get_terminal_size((100, 24)).columns - sum(w + 1 for w in widths[1:])
+    widths[0] = max(20, min(widths[0], room))
+    lines = []
+    for cells in [headers, *rows]:
+        name = cells[0]
+        chunks = [name[i : i + widths[0]] for i in range(0, len(name), widths[0])] or [""]
+        rest = " ".join(c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        lines.append(f"{chunks[0].ljust(widths[0])} {rest}".rstrip())
+        lines.extend(chunks[1:])
+    return "\n".join(lines)
 
 
 def _cell(value: object) -> str:

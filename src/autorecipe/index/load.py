@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from functools import lru_cache
@@ -55,7 +54,7 @@ def _load_path(path: Path, mtime: float) -> RecipeIndex:
     try:
         # pydantic's own JSON parser: about twice as fast as json.loads + model_validate
         return RecipeIndex.model_validate_json(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+    except (UnicodeDecodeError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise UserError(
             f"{path} is not a recipe index ({first}); build one with `autorecipe index build`."

@@ -27,8 +27,14 @@ KINDS = {"library": f"{PACKAGE}.recipes", "benchmark": f"{PACKAGE}.perf_recipes"
 # locations say nothing about layout, memory or speed).
 SECTIONS = (
     "model", "train", "ddp", "dataset", "optimizer", "scheduler", "mixed_precision",
-    "peft", "comm_overlap", "rng", "validation",
+    "peft", "comm_overlap", "rng",
 )  # fmt: skip
+# Of these sections only the keys below are kept: the rest (decay shapes, seeds) says
+# nothing about layout, memory or speed and would only grow the bundled index.
+SECTION_KEYS = {
+    "scheduler": {"scheduler.lr_warmup_iters", "scheduler.lr_decay_iters"},
+    "rng": {"rng.te_rng_tracker"},
+}
 # Keys reported as unknown when the recipe leaves them to a default we cannot read.
 CORE_KEYS = tuple(list(PLAIN_FIELDS)[:8]) + (
     "global_batch_size",
@@ -173,6 +179,10 @@ def _extract(value: Any) -> tuple[dict, dict, dict, Obj | None]:
         slot = value.attrs.get(section)
         if slot is not None:
             _record(section, section, slot, fields, prov, unknown, 1)
+    for section, keep in SECTION_KEYS.items():
+        for store in (fields, prov, unknown):
+            for key in [k for k in store if k.startswith(f"{section}.") and k not in keep]:
+                del store[key]
     model = value.attrs.get("model")
     section_missing = {
         s: value.attrs[s].value.missing
