@@ -19,33 +19,26 @@ def _layout_text(lo) -> str:
     parts = [f"TP{lo.tp}", f"PP{lo.pp}"]
     if lo.vp:
         parts.append(f"VP{lo.vp}")
-    parts += [f"CP{lo.cp}", f"DP{lo.dp}"]
+    if lo.cp > 1:
+        parts.append(f"CP{lo.cp}")
+    parts.append(f"DP{lo.dp}")
     if lo.ep > 1 or lo.etp > 1:
         parts += [f"EP{lo.ep}", f"ETP{lo.etp}"]
-    return " ".join(parts)
+    return "·".join(parts) + ("+SP" if lo.sp else "")
 
 
 def _row(c) -> list[str]:
     lo, mem, tput = c.layout, c.memory, c.throughput
-    recompute = (
-        lo.recompute
-        if lo.recompute != "full"
-        else f"full/{lo.recompute_method}/{lo.recompute_num_layers}"
-    )
-    split = lo.pipeline_layout or (
-        f"{lo.first_stage_layers}/…/{lo.last_stage_layers}" if lo.first_stage_layers else ""
-    )
+    recompute = lo.recompute if lo.recompute != "full" else f"full({lo.recompute_num_layers})"
     return [
         _layout_text(lo),
-        "on" if lo.sp else "off",
         str(lo.mbs),
         str(lo.gbs),
         recompute,
-        f"{mem.per_gpu_gib:.1f}/{mem.capacity_gib:g}" if mem else "?",
+        f"{mem.per_gpu_gib:.1f}" if mem else "?",
         "yes" if mem and mem.fits else "NO",
         f"{tput.tokens_per_sec_per_gpu:,.0f}" if tput else "—",
         f"{tput.mfu:.0%}" if tput else "—",
-        split[:40],
     ]
 
 
@@ -102,20 +95,12 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         out = console()
-        table = Table(title=f"{model} · {mode} · {gpus} × {gpu_type}")
-        for col in (
-            "layout",
-            "SP",
-            "MBS",
-            "GBS",
-            "recompute",
-            "GiB/GPU",
-            "fits",
-            "tok/s/GPU",
-            "MFU",
-            "stages",
-        ):
-            table.add_column(col)
+        out.width = max(out.width, 110)  # a table narrower than this hides its numbers
+        capacity = result.candidates[0].memory.capacity_gib
+        table = Table(title=f"{model} · {mode} · {gpus} × {gpu_type} ({capacity:g} GiB usable)")
+        table.add_column("layout", no_wrap=True)
+        for col in ("MBS", "GBS", "recompute", "GiB/GPU", "fits", "tok/s/GPU", "MFU"):
+            table.add_column(col, no_wrap=True)
         for c in result.candidates:
             table.add_row(*_row(c))
         out.print(table)

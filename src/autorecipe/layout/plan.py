@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
+from autorecipe.estimate.memory import DEFAULT_KNOBS
+from autorecipe.layout.from_recipe import RecipeLayout, recipe_layout
 from autorecipe.layout.rules import check_layout
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.search import (
@@ -25,16 +27,6 @@ MODES = ("pretrain", "sft", "peft")
 PRECISIONS = ("bf16", "fp8", "mxfp8", "nvfp4")
 RECOMPUTES = ("none", "selective", "full")
 DEFAULT_SEQ_LEN = 4096
-# index `fields` keys → Layout fields (what a recipe pins when --recipe is given)
-RECIPE_FIELDS = {
-    "tensor_model_parallel_size": "tp",
-    "pipeline_model_parallel_size": "pp",
-    "virtual_pipeline_model_parallel_size": "vp",
-    "context_parallel_size": "cp",
-    "expert_model_parallel_size": "ep",
-    "expert_tensor_parallel_size": "etp",
-    "micro_batch_size": "mbs",
-}
 
 
 class PlanResult(BaseModel):
@@ -60,28 +52,16 @@ def _resolve(model: str, gpu_type: str) -> tuple[ModelSpec, GPUSpec]:
     return resolve_model(model), resolve_gpu(gpu_type)
 
 
-def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], int | None, int | None]:
-    """Layout factors, GBS and sequence length a recipe sets (from the bundled index)."""
-    if importlib.util.find_spec("autorecipe.index.load") is None:
-        raise UserError("--recipe needs the recipe index, which this build does not have yet.")
+def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], RecipeLayout]:
+    """The layout factors a recipe pins (from the bundled index), and its whole layout."""
     from autorecipe.index.load import find_recipe, load_index
 
     found = find_recipe(load_index(), recipe)
-    fields = found.fields
-    pins = {
-        RECIPE_FIELDS[k]: v
-        for k, v in fields.items()
-        if k in RECIPE_FIELDS and isinstance(v, int) and not isinstance(v, bool)
-    }
-    gbs = fields.get("global_batch_size")
-    seq = fields.get("dataset.seq_length") or fields.get("seq_length")
+    own = recipe_layout(found)
+    lo = own.layout
+    pins = {"tp": lo.tp, "pp": lo.pp, "cp": lo.cp, "ep": lo.ep, "etp": lo.etp, "mbs": lo.mbs}
     ref = RecipeRef(name=found.name, kind=found.kind, alias_of=found.alias_of)
-    return (
-        ref,
-        pins,
-        gbs if isinstance(gbs, int) else None,
-        seq if isinstance(seq, int) else None,
-    )
+    return ref, pins, own
 
 
 def _rejections(items: list[Rejection]) -> list[dict[str, Any]]:
@@ -112,11 +92,12 @@ def plan_layouts(
     if global_batch_size is not None and global_batch_size < 1:
         raise UserError(f"--global-batch-size must be at least 1 (got {global_batch_size}).")
     spec, gpu = _resolve(model, gpu_type)
-    ref, pins = None, {}
+    ref, pins, knobs = None, {}, DEFAULT_KNOBS
     if recipe:
-        ref, pins, recipe_gbs, recipe_seq = _recipe_pins(recipe)
-        global_batch_size = global_batch_size or recipe_gbs
-        seq_len = seq_len or recipe_seq
+        ref, pins, own = _recipe_pins(recipe)
+        global_batch_size = global_batch_size or own.layout.gbs
+        seq_len = seq_len or own.seq_len
+        knobs = own.knobs
     seq_len = seq_len or DEFAULT_SEQ_LEN
     if seq_len < 1:
         raise UserError(f"--seq-len must be at least 1 (got {seq_len}).")
@@ -124,10 +105,13 @@ def plan_layouts(
         world_size=gpus, gpu=gpu, seq_len=seq_len, mode=mode, gbs=global_batch_size,
         allow_cross_nvlink_tp=allow_cross_nvlink_tp,
     )  # fmt: skip
-    candidates = enumerate_layouts(spec, precision=precision, fixed=pins, top=top, **kwargs)
-    if not candidates and pins:
-        # the recipe's own factors do not work here: resize freely, keep its GBS
-        candidates = enumerate_layouts(spec, precision=precision, top=top, **kwargs)
+    candidates = enumerate_layouts(
+        spec, precision=precision, fixed=pins, top=top, knobs=knobs, **kwargs
+    )
+    if pins and not (candidates and candidates[0].memory and candidates[0].memory.fits):
+        # the recipe's own factors do not work (or fit) here: resize freely, keep its GBS
+        pins = {}
+        candidates = enumerate_layouts(spec, precision=precision, top=top, knobs=knobs, **kwargs)
     rejected = explain_rejections(spec, fixed=pins, **kwargs) if explain or not candidates else []
     if not candidates:
         reasons = (

@@ -17,7 +17,9 @@ from typing import Any
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
 from autorecipe.estimate.memory import (
+    DEFAULT_KNOBS,
     GIB,
+    Knobs,
     Shapes,
     memory_by_stage,
     model_shapes,
@@ -71,6 +73,7 @@ class _Search:
     fixed: dict[str, Any]
     allow_cross_nvlink_tp: bool
     lora_rank: int
+    knobs: Knobs = DEFAULT_KNOBS
     rejections: list[Rejection] = field(default_factory=list)
 
     def pinned(self, key: str, values: list[Any]) -> list[Any]:
@@ -236,7 +239,7 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
             )
             stages = memory_by_stage(
                 s.spec, layout, seq_len=s.seq_len, mode=s.mode, precision=s.precision,
-                lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world,
+                lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs,
             )  # fmt: skip
             peak = max(st.total for st in stages)
             if peak <= capacity:
@@ -295,8 +298,9 @@ def _throughput_fn():
 
 def _candidate(s: _Search, layout: Layout, stages: list, throughput_fn) -> Candidate:
     memory = summarize(
-        stages, s.spec, layout, s.gpu, mode=s.mode, precision=s.precision, lora_rank=s.lora_rank
-    )
+        stages, s.spec, layout, s.gpu, mode=s.mode, precision=s.precision,
+        lora_rank=s.lora_rank, knobs=s.knobs,
+    )  # fmt: skip
     violations = check_layout(
         layout, s.spec, world_size=s.world, seq_len=s.seq_len, gpu=s.gpu, mode=s.mode,
         allow_cross_nvlink_tp=s.allow_cross_nvlink_tp,
@@ -356,6 +360,7 @@ def enumerate_layouts(
     allow_cross_nvlink_tp: bool = False,
     lora_rank: int = 32,
     top: int | None = None,
+    knobs: Knobs = DEFAULT_KNOBS,
 ) -> list[Candidate]:
     """Valid layouts for `spec` on `world_size` GPUs, best first (see `rank_key`).
 
@@ -380,6 +385,7 @@ def enumerate_layouts(
         allow_cross_nvlink_tp,
         lora_rank,
     )
+    s.knobs = knobs
     found = list(_layouts(s, cap=True))
     if not any(
         max(st.total for st in stages) <= gpu.usable_memory_gib * GIB for _, stages in found

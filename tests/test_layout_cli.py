@@ -1,0 +1,96 @@
+"""`autorecipe plan` and `autorecipe estimate` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from autorecipe.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_plan_json_candidates_best_first():
+    result = run(
+        "plan", "--model", "llama3-8b", "--mode", "pretrain", "--gpus", "8",
+        "--gpu-type", "h100", "--seq-len", "8192", "--top", "4", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    cands = doc["candidates"]
+    assert 1 <= len(cands) <= 4 and doc["fits"] is True
+    for c in cands:
+        lo = c["layout"]
+        assert lo["tp"] * lo["pp"] * lo["cp"] * lo["dp"] == 8
+        assert set(c["memory"]["breakdown"]) == {
+            "weights", "gradients", "optimizer", "activations", "other"
+        }  # fmt: skip
+        assert c["memory"]["fits"] is True
+    speeds = [c["throughput"]["tokens_per_sec_per_gpu"] for c in cands if c["throughput"]]
+    assert speeds == sorted(speeds, reverse=True)
+
+
+def test_plan_table_and_nothing_fits_explanation():
+    result = run("plan", "--model", "llama3-70b", "--gpus", "12", "--gpu-type", "h100")
+    assert result.exit_code == 0, result.output
+    assert "Nothing fits" in result.stdout
+    assert "GPUs or more" in result.stdout
+
+
+def test_plan_with_recipe_keeps_its_layout():
+    result = run(
+        "plan", "--model", "qwen3-30b-a3b", "--mode", "sft", "--gpus", "16", "--gpu-type",
+        "h100", "--recipe", "qwen3_30b_a3b_sft_config", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["candidates"][0]
+    assert best["recipe"]["name"] == "qwen3_30b_a3b_sft_config"
+    assert (best["layout"]["ep"], best["layout"]["gbs"]) == (16, 32)
+
+
+def test_estimate_json_and_warnings():
+    result = run(
+        "estimate", "--model", "llama3-8b", "--gpus", "16", "--gpu-type", "h100",
+        "-tp", "16", "--seq-len", "8192", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["layout"]["sp"] is True and doc["layout"]["dp"] == 1
+    assert {f["id"] for f in doc["findings"]} == {"tp_vs_query_groups", "tp_within_nvlink"}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autorecipe", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_invalid_layout_exits_2_with_one_line():
+    proc = _cli("estimate", "--model", "llama3-8b", "--gpus", "6", "--gpu-type", "h100", "-tp", "6")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.strip()
+    assert "\n" not in line and "TP=6" in line and "1, 2, 4, 8, 16, 32" in line
+
+
+def test_gpu_count_no_layout_can_use_exits_2():
+    proc = _cli(
+        "plan", "--model", "llama3-8b", "--gpus", "37", "--gpu-type", "h100",
+        "--global-batch-size", "512",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "No parallel layout" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_has_examples():
+    for command in ("plan", "estimate"):
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Example: autorecipe " + command in result.stdout
