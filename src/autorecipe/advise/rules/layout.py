@@ -75,10 +75,10 @@ LAYOUT_RULES: dict[str, tuple[str, str, str]] = {
     ),
     "sp_without_tp": (
         "AR108",
-        "warning",
+        "info",
         "Sequence parallelism needs TP > 1. Megatron-Core alone raises ValueError; Bridge's "
         "TransformerConfig.finalize silently sets it False, so under Bridge it is a no-op "
-        f"worth cleaning up ({_REF} §2.2).",
+        f"worth cleaning up: info, whatever layout.rules says ({_REF} §2.2).",
     ),
     "sp_with_tp": (
         "AR109",
@@ -282,7 +282,11 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
             rules=[layout_rule],
         )
         return [
-            Hit(v.message + (f" [{v.depends_on}]" if v.depends_on else ""), v.fix, v.severity)
+            Hit(
+                v.message + (f" [{v.depends_on}]" if v.depends_on else ""),
+                v.fix,
+                "info" if severity == "info" else v.severity,
+            )
             for v in found
             if v.rule == layout_rule
         ]
