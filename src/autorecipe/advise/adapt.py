@@ -25,8 +25,10 @@ from autorecipe.result import Memory
 
 # Megatron-Core's default when a recipe sets CP without naming a transport.
 DEFAULT_CP_COMM = "p2p"
-# Layouts examined at most, nearest first, before settling for the nearest valid one.
+# Layouts generated at most, nearest first; and valid ones whose memory is estimated
+# before settling for the leanest of those (keeps a no-fit answer fast on big models).
 SEARCH_LIMIT = 4000
+MEMORY_LIMIT = 200
 
 _RECOMPUTE = {"full": "full", "selective": "selective"}
 
@@ -268,7 +270,8 @@ def adapt_layout(
     recipe_gpu: GPUSpec | None,
     precision: str = "bf16",
 ) -> Adapted:
-    """The recipe's layout on `world` GPUs, or the nearest valid one that fits in memory.
+    """The recipe's layout on `world` GPUs, or the nearest valid one that fits in memory
+    (when none fits: the leanest of the nearest valid ones).
 
     `recipe_seq` and `recipe_gpu` are what the recipe was tuned for: on no more than that,
     the recipe's own layout is trusted over the memory estimate.
@@ -303,7 +306,8 @@ def adapt_layout(
                 f"{mem.capacity_gib:.0f} GiB usable"
             )
 
-    first_valid: Adapted | None = None
+    leanest: Adapted | None = None
+    estimated = 0
     for lo in target.neighbours(recipe_lo):
         found = target.violations(lo)
         if any(v.severity == "error" for v in found):
@@ -311,11 +315,13 @@ def adapt_layout(
         mem = target.memory(lo)
         if mem.fits:
             return Adapted(lo, mem, kept=False, violations=found, moved_because=why)
-        first_valid = first_valid or Adapted(
-            lo, mem, kept=False, violations=found, moved_because=why
-        )
-    if first_valid:
-        return first_valid
+        if leanest is None or mem.per_gpu_gib < leanest.memory.per_gpu_gib:
+            leanest = Adapted(lo, mem, kept=False, violations=found, moved_because=why)
+        estimated += 1
+        if estimated >= MEMORY_LIMIT:
+            break
+    if leanest:
+        return leanest
     # Nothing valid keeps the global batch: say what the recipe's layout breaks here.
     return Adapted(
         None,

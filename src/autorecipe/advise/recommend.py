@@ -41,7 +41,7 @@ from autorecipe.launch import (
     torchrun_command,
 )
 from autorecipe.layout.schema import Layout
-from autorecipe.result import Candidate, Change, Finding, RecipeRef
+from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
 
 MODES: tuple[str, ...] = get_args(Mode)
 BENCHMARK_LABEL = (
@@ -386,9 +386,7 @@ def _findings(
                 severity="error",
                 message=f"Estimated {mem.per_gpu_gib:.1f} GiB per GPU exceeds the "
                 f"{mem.capacity_gib:.0f} GiB usable on {gpu.key}.",
-                fix=f"Use more GPUs (the recipe is tuned for {recipe.num_gpus or 'an unstated count'}), "
-                "full recompute (model.recompute_granularity=full), activation offload, "
-                "or PEFT instead of full fine-tuning.",
+                fix=_memory_advice(mem, recipe, gpus, adapted.layout),
             )
         )
     for attr, reason in sorted(recipe.unknown.items()):
@@ -402,6 +400,25 @@ def _findings(
             )
     covered = {"AR601"} | ({"AR122"} if shipped_seq and adapted.layout else set())
     return found + [f for f in lint if f.id not in covered]
+
+
+def _memory_advice(mem: Memory, recipe: Recipe, gpus: int, lo: Layout | None) -> str:
+    """What would make it fit, from what is known without another search."""
+    advice = []
+    if recipe.num_gpus and recipe.num_gpus > gpus:
+        advice.append(f"use the {recipe.num_gpus} GPUs the recipe is tuned for")
+    else:
+        advice.append("use more GPUs")
+    if lo is not None and lo.recompute != "full":
+        advice.append("full activation recompute (model.recompute_granularity=full)")
+    if mem.per_gpu_gib - mem.breakdown.optimizer <= mem.capacity_gib:
+        advice.append(
+            "offload the optimizer state to the CPU (optimizer.optimizer_cpu_offload=True): "
+            f"about {mem.per_gpu_gib - mem.breakdown.optimizer:.0f} GiB per GPU"
+        )
+    if recipe.mode != "peft":
+        advice.append("or train LoRA adapters instead of all weights (--mode peft)")
+    return "; ".join(advice) + "."
 
 
 def _benchmark(
