@@ -324,9 +324,9 @@ def check(
     recipe's own; `model` (catalog name or config.json) to the recipe's model; `dataset`
     is the run_recipe.py --dataset preset, if known.
 
-    >>> report = check("llama3_8b_pretrain_config", ["-tp", "6"], gpus=6, gpu_type="h100")
+    >>> report = check("llama3_8b_pretrain_config", ["-tp", "6", "-cp", "1"], gpus=12, gpu_type="h100")
     >>> [f.id for f in report.errors]
-    ['AR103']
+    ['AR103', 'AR104', 'AR105', 'AR114']
     """
     from autorecipe.advise.check import check_recipe
     from autorecipe.advise.overrides import parse_overrides
