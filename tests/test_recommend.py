@@ -23,13 +23,13 @@ def index062():
     return load_index("0.6.2")
 
 
-def library(name: str) -> Recipe:
+def library(name: str, version: str = "0.6.2") -> Recipe:
     """The library recipe called `name` (a benchmark recipe may share the name)."""
-    return next(r for r in index062().recipes if r.kind == "library" and r.name == name)
+    return next(r for r in load_index(version).recipes if r.kind == "library" and r.name == name)
 
 
-def canonical(name: str) -> str:
-    recipe = library(name)
+def canonical(name: str, version: str = "0.6.2") -> str:
+    recipe = library(name, version)
     return recipe.alias_of or recipe.name
 
 
@@ -57,11 +57,14 @@ def own_query(recipe: Recipe) -> Query:
     )
 
 
-def test_every_library_recipe_is_chosen_for_its_own_model_mode_gpus_and_seq() -> None:
-    """Solve the kind: each library recipe of 0.6.2 is the answer to its own question,
+@pytest.mark.parametrize(("version", "at_least"), [("0.6.2", 450), ("0.5.1", 200)])
+def test_every_library_recipe_is_chosen_for_its_own_model_mode_gpus_and_seq(
+    version: str, at_least: int
+) -> None:
+    """Solve the kind: each library recipe of a release is the answer to its own question,
     or an equally matching variant of the answer (_deterministic, _muon, ... differ in
     nothing the question names) that the answer lists."""
-    index = index062()
+    index = load_index(version)
     tested, wrong = 0, []
     for recipe in index.recipes:
         if recipe.kind != "library" or recipe.mode is None or not recipe.hf_model_id:
@@ -71,11 +74,11 @@ def test_every_library_recipe_is_chosen_for_its_own_model_mode_gpus_and_seq() ->
             continue
         tested += 1
         choice = choose_recipe(index, spec, own_query(recipe), _recipe_spec)
-        answers = {canonical(choice.recipe.name), canonical(choice.entry.name)}
-        answers |= {canonical(v) for v in choice.variants}
-        if canonical(recipe.name) not in answers:
+        answers = {canonical(n, version) for n in (choice.recipe.name, choice.entry.name)}
+        answers |= {canonical(v, version) for v in choice.variants}
+        if canonical(recipe.name, version) not in answers:
             wrong.append(f"{recipe.name} -> {choice.recipe.name}")
-    assert tested >= 450
+    assert tested >= at_least
     assert wrong == []
 
 
@@ -202,6 +205,15 @@ def test_no_exact_recipe_takes_the_closest_size_of_the_architecture_and_says_wha
     assert answer.recipe.name.startswith("qwen25_")
     assert "closest size" in answer.reasons[0]
     assert any(d.startswith("num_hidden_layers") for d in answer.differences)
+
+
+def test_precision_is_honoured_before_gpu_type() -> None:
+    fp8 = api.recommend("Llama 3 8B", "pretrain", 2, "h100", precision="fp8")
+    assert library(fp8.recipe.name).precision == "fp8"
+    # A GB200 user not asking for MXFP8 gets a BF16 recipe, not a GB200 MXFP8 one.
+    gb200 = api.recommend("Qwen3-30B-A3B", "pretrain", 8, "gb200")
+    assert library(gb200.recipe.name).precision == "bf16"
+    assert gb200.gpus_per_node == 4 and gb200.nodes == 2  # NVL72 compute trays
 
 
 def test_multi_node_and_slurm_forms() -> None:

@@ -8,6 +8,7 @@ overrides, each with its change class (advise.changes) → pick the dataset pres
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, get_args
 
 from pydantic import BaseModel, Field
@@ -619,7 +620,7 @@ def _fit(
 
     adapted = run(choice, query)
     if query.gpus == 1 and query.mode == "sft" and adapted.memory and not adapted.memory.fits:
-        peft_query = Query(**{**query.__dict__, "mode": "peft"})
+        peft_query = dataclasses.replace(query, mode="peft")
         try:
             peft = choose_recipe(idx, spec, peft_query, _recipe_spec)
         except UserError:
