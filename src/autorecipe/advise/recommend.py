@@ -390,6 +390,18 @@ def _findings(
                 fix=_memory_advice(mem, recipe, gpus, adapted.layout),
             )
         )
+    if recipe.mode in ("sft", "peft") and not recipe.fields.get("checkpoint.pretrained_checkpoint"):
+        found.append(
+            Finding(
+                id="no-pretrained-checkpoint",
+                severity="warning",
+                message="The recipe sets no checkpoint.pretrained_checkpoint: without one, "
+                f"{recipe.mode.upper()} starts from randomly initialised weights "
+                "(the recipe builds the model with load_weights=False).",
+                fix="Convert the Hugging Face checkpoint to a Megatron checkpoint "
+                "(AutoBridge.import_ckpt) and add checkpoint.pretrained_checkpoint=PATH.",
+            )
+        )
     for attr, reason in sorted(recipe.unknown.items()):
         if attr in LAYOUT_FIELDS:
             found.append(
