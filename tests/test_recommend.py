@@ -207,6 +207,14 @@ def test_no_exact_recipe_takes_the_closest_size_of_the_architecture_and_says_wha
     assert any(d.startswith("num_hidden_layers") for d in answer.differences)
 
 
+def test_finetuning_without_a_pretrained_checkpoint_is_flagged() -> None:
+    sft = api.recommend("Qwen3-8B", "sft", 8, "h100")
+    flagged = [f for f in sft.findings if f.id == "no-pretrained-checkpoint"]
+    assert flagged and "checkpoint.pretrained_checkpoint=" in flagged[0].fix
+    pretrain = api.recommend("Qwen3-8B", "pretrain", 8, "h100")
+    assert not any(f.id == "no-pretrained-checkpoint" for f in pretrain.findings)
+
+
 def test_precision_is_honoured_before_gpu_type() -> None:
     fp8 = api.recommend("Llama 3 8B", "pretrain", 2, "h100", precision="fp8")
     assert library(fp8.recipe.name).precision == "fp8"
