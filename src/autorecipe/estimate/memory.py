@@ -78,7 +78,7 @@ LOW_PRECISION_INPUTS = {
 LOW_PRECISION_ACT_SCALE = {"bf16": 1.0, "fp8": 0.5, "mxfp8": 0.5 + 1 / 64, "nvfp4": 0.25 + 1 / 32}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hashing: one shared object per layer kind
 class LayerShape:
     """One kind of decoder layer: parameters by how they shard, activations per token."""
 

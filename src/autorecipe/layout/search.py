@@ -221,6 +221,7 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
     levels = [lv for lv in RECOMPUTE_LEVELS if lv[0] == s.fixed.get("recompute", lv[0])]
     mbs_values = s.pinned("mbs", list(MBS_CHOICES))
     leanest: tuple[Layout, list] | None = None
+    modules = _selective_modules(s.spec)
     for recompute, method, layers in levels:
         found = False
         for mbs in mbs_values:
@@ -235,6 +236,7 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
                     "recompute": recompute,
                     "recompute_method": method,
                     "recompute_num_layers": layers,
+                    "recompute_modules": modules if recompute == "selective" else None,
                 }
             )
             stages = memory_by_stage(
@@ -242,6 +244,10 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
                 lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs,
             )  # fmt: skip
             peak = max(st.total for st in stages)
+            if max(st.weights + st.gradients + st.optimizer for st in stages) > capacity:
+                # model state alone does not fit: no recompute or micro batch can help
+                yield layout, stages
+                return
             if peak <= capacity:
                 found = True
                 yield layout, stages
@@ -256,6 +262,14 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
 
 
 _RECOMPUTE_RANK = {"none": 0, "selective": 1, "full": 2}
+
+
+def _selective_modules(spec: ModelSpec) -> list[str]:
+    """Cheap-to-recompute modules (Megatron recompute_modules) for the selective level:
+    norms and the activation functions, plus MLA's up-projections."""
+    if spec.is_moe:
+        return ["layernorm", "moe_act"] + (["mla_up_proj"] if spec.is_mla else [])
+    return ["layernorm", "mlp"]
 
 
 def _seed_key(lo: Layout, peak_bytes: float) -> tuple:
