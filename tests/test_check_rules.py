@@ -91,7 +91,15 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ),
     ),
     "AR121": (
-        (L8, ["ddp.use_megatron_fsdp=true", "ddp.use_distributed_optimizer=false"], {}),
+        (
+            L8,
+            [
+                "ddp.use_megatron_fsdp=true",
+                "ddp.use_distributed_optimizer=false",
+                "optimizer.use_distributed_optimizer=false",
+            ],
+            {},
+        ),
         (L8, ["ddp.use_megatron_fsdp=true", "ddp.use_distributed_optimizer=true"], {}),
     ),
     "AR122": ((L8, ["-sl", "16384"], {}), (L8, ["-sl", "8192"], {})),
@@ -246,6 +254,29 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ("qwen3_vl_8b_sft_config", [], {"dataset": "vlm-hf"}),
     ),
     "AR502": ((L8_SFT, ["-mb", "2"], {}), (L8_SFT, ["-mb", "1"], {})),
+    "AR503": (
+        (L8_SFT, ["-cp", "2", "ddp.average_in_collective=true"], {"gpus": 4}),
+        (
+            L8_SFT,
+            ["-cp", "2", "model.calculate_per_token_loss=true", "ddp.average_in_collective=false"],
+            {"gpus": 4},
+        ),
+    ),
+    "AR504": (
+        (
+            "qwen3_30b_a3b_sft_config",
+            [
+                "-ep",
+                "8",
+                "-pp",
+                "2",
+                "dataset.enable_offline_packing=false",
+                "dataset.offline_packing_specs=null",
+            ],
+            {},
+        ),
+        ("qwen3_30b_a3b_sft_config", ["-ep", "8", "-pp", "2"], {}),
+    ),
     "AR601": (
         (
             "llama3_70b_pretrain_config",

@@ -13,6 +13,7 @@ from typing import Any
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.index.fields import field_key, override_path
 from autorecipe.index.schema import Recipe
+from autorecipe.layout.from_recipe import pipeline_layout_text
 from autorecipe.layout.schema import Layout
 
 # Megatron-Core / Megatron-Bridge 0.6.2 dataclass defaults for the keys rules read.
@@ -50,7 +51,13 @@ def effective_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[st
     After the Hydra overrides, run_recipe.py copies ``dataset.seq_length`` back into
     ``model.seq_length`` (pitfalls-evidence #38), so the dataset's value wins.
     """
-    config = {**base, **overrides}
+    # an override replaces the whole node it names (Hydra: `dataset.offline_packing_specs=null`)
+    config = {
+        key: value
+        for key, value in base.items()
+        if not any(key.startswith(f"{name}.") for name in overrides)
+    }
+    config.update(overrides)
     if config.get("dataset.seq_length") is not None:
         config["model.seq_length"] = config["dataset.seq_length"]
     return config
@@ -99,7 +106,7 @@ class CheckContext:
 
     def unknown(self, key: str) -> str | None:
         """Why the recipe's value of `key` is not known statically (None when it is):
-        the index marked it unresolved, or keeps no values for its section."""
+        the index marked it unresolved, or does not record that key at all."""
         if key in self.overrides or self.recipe is None:
             return None
         reason = self.recipe.unknown.get(field_key(key))
@@ -144,6 +151,7 @@ class CheckContext:
         mbs = _int(self.get("train.micro_batch_size"), 1)
         dp = max(self.world_size // max(tp * pp * cp, 1), 1)
         recompute = self.get("model.recompute_granularity")
+        modules = self.get("model.recompute_modules")
         return Layout(
             tp=tp,
             pp=pp,
@@ -159,9 +167,18 @@ class CheckContext:
             recompute=recompute if recompute in ("selective", "full") else "none",
             recompute_method=self.get("model.recompute_method"),
             recompute_num_layers=_int(self.get("model.recompute_num_layers"), 0) or None,
-            use_distributed_optimizer=bool(self.get("ddp.use_distributed_optimizer")),
+            # Bridge syncs the DDP and optimizer flags: either one on turns both on
+            use_distributed_optimizer=bool(
+                self.get("ddp.use_distributed_optimizer")
+                or self.get("optimizer.use_distributed_optimizer")
+            ),
             use_megatron_fsdp=bool(self.get("ddp.use_megatron_fsdp")),
-            pipeline_layout=_layout_text(self.get("model.pipeline_model_parallel_layout")),
+            recompute_modules=modules
+            if recompute == "selective" and isinstance(modules, list)
+            else None,
+            account_for_embedding=bool(self.get("model.account_for_embedding_in_pipeline_split")),
+            account_for_loss=bool(self.get("model.account_for_loss_in_pipeline_split")),
+            pipeline_layout=pipeline_layout_text(self.get("model.pipeline_model_parallel_layout")),
             first_stage_layers=_int(self.get("model.num_layers_in_first_pipeline_stage"), 0)
             or None,
             last_stage_layers=_int(self.get("model.num_layers_in_last_pipeline_stage"), 0) or None,
@@ -226,14 +243,3 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, str):
         return value.split(",")
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-_LAYOUT_TOKENS = {"embedding": "E", "decoder": "t", "mtp": "m", "loss": "L"}
-
-
-def _layout_text(value: Any) -> str | None:
-    """The string form of a pipeline layout; recipes may give a list of stage lists."""
-    if value is None or isinstance(value, str):
-        return value
-    stages = ["".join(_LAYOUT_TOKENS.get(str(t), str(t)) for t in stage) for stage in value]
-    return "|".join(stages)

@@ -83,3 +83,63 @@ def packing_micro_batch(ctx: CheckContext) -> list[Hit]:
             )
         ]
     return []
+
+
+@rule(
+    "AR503",
+    "Fine-tuning with context parallelism: per-token loss",
+    "info",
+    """With CP > 1, fine-tuning needs calculate_per_token_loss=True and
+    ddp.average_in_collective=False: ranks whose tokens are all masked would otherwise
+    produce NaN (Bridge's ConfigContainer.validate raises "When finetuning with CP>1,
+    calculate_per_token_loss must be True"). run_recipe.py (0.6 line) sets both itself
+    (sync_finetuning_cp_invariants), so through the launcher this is info; code that
+    builds the ConfigContainer directly must set them. Evidence: MB #374; verl #6609;
+    pitfalls-evidence #20.""",
+)
+def finetune_cp_loss(ctx: CheckContext) -> list[Hit]:
+    if ctx.mode not in ("sft", "peft") or ctx.layout.cp <= 1:
+        return []
+    fix: dict[str, object] = {}
+    if not ctx.get("model.calculate_per_token_loss"):
+        fix["model.calculate_per_token_loss"] = True
+    if ctx.get("ddp.average_in_collective"):
+        fix["ddp.average_in_collective"] = False
+    if not fix:
+        return []
+    return [
+        Hit(
+            f"{ctx.mode} with CP={ctx.layout.cp} and {', '.join(fix)} not as CP needs: "
+            "run_recipe.py fixes it; a hand-built ConfigContainer fails validation.",
+            fix,
+        )
+    ]
+
+
+@rule(
+    "AR504",
+    "Unpacked fine-tuning data padded to full length by PP/EP",
+    "info",
+    """Bridge pads every sample to seq_length whenever PP > 1 or EP > 1
+    (ConfigContainer.validate sets dataset.pad_to_max_length, since #4315), so unpacked
+    SFT data with short samples spends most of each step on padding. Use packed sequences
+    (offline packing) with PP or EP, or accept the cost knowingly. Evidence: MB config.py;
+    pitfalls-evidence #23.""",
+)
+def padding_forced(ctx: CheckContext) -> list[Hit]:
+    lo = ctx.layout
+    if ctx.mode not in ("sft", "peft") or (lo.pp <= 1 and lo.ep <= 1):
+        return []
+    if (
+        ctx.offline_packing
+        or ctx.get("dataset.enable_in_batch_packing")
+        or ctx.get("dataset.pad_to_max_length")
+    ):
+        return []
+    return [
+        Hit(
+            f"Unpacked {ctx.mode} data with PP={lo.pp}, EP={lo.ep}: Bridge pads every sample "
+            f"to {ctx.seq_len} tokens.",
+            "pack the dataset (offline packing, MBS 1), or keep PP = EP = 1",
+        )
+    ]

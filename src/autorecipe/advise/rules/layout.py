@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
-from autorecipe.catalog.spec import ModelSpec
 from autorecipe.index.fields import override_path
 from autorecipe.layout.rules import check_layout
 
@@ -209,22 +208,6 @@ def _bridge_builds_layout(ctx: CheckContext) -> bool:
     )
 
 
-def _with_pipeline_extras(ctx: CheckContext) -> ModelSpec:
-    """The spec as the layer split sees it: L' = L + one per account_for_* flag
-    (Megatron-Core get_num_layers_to_build), which the Layout does not carry."""
-    assert ctx.spec is not None
-    extra = sum(
-        bool(ctx.get(f"model.{name}"))
-        for name in (
-            "account_for_embedding_in_pipeline_split",
-            "account_for_loss_in_pipeline_split",
-        )
-    )
-    if not extra:
-        return ctx.spec
-    return ctx.spec.model_copy(update={"num_hidden_layers": ctx.spec.num_hidden_layers + extra})
-
-
 # Rules that read DP = W/(TP·PP·CP); meaningless while the dense mesh is broken.
 _NEEDS_DP = {"gbs_divisible", "interleaved_microbatches"}
 
@@ -274,7 +257,7 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
             return _interleaved_with_group(ctx)
         found = check_layout(
             ctx.layout,
-            _with_pipeline_extras(ctx),
+            ctx.spec,
             world_size=ctx.world_size,
             seq_len=ctx.seq_len,
             gpu=ctx.gpu,

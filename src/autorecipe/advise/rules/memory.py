@@ -5,6 +5,8 @@ from __future__ import annotations
 from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
 from autorecipe.estimate.memory import estimate_memory
+from autorecipe.index.fields import field_key
+from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.rules import check_layout
 from autorecipe.result import Memory
 
@@ -30,6 +32,7 @@ def estimate(ctx: CheckContext) -> Memory | None:
         precision=ctx.precision,
         lora_rank=rank if isinstance(rank, int) and rank > 0 else 32,
         world_size=ctx.world_size,
+        knobs=recipe_knobs({field_key(k): v for k, v in ctx.config.items()}),
     )
 
 
