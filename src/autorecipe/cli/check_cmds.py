@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         Example: autorecipe check --recipe llama3_8b_pretrain_config --gpus 16 --gpu-type h100 -tp 16 -cp 1
 
         Example: autorecipe check --recipe qwen3_30b_a3b_pretrain_8gpu_h100_bf16_config
-        model.cuda_graph_impl=transformer_engine 'model.cuda_graph_scope=[attn,moe_router,moe_preprocess]'
+        model.cuda_graph_impl=transformer_engine 'model.cuda_graph_scope=\\[attn,moe_router,moe_preprocess]'
         """
         from autorecipe import api
         from autorecipe.errors import UserError
