@@ -29,6 +29,7 @@ from autorecipe.index.values import (
     Partial,
     Slot,
     Unknown,
+    UnknownMember,
     is_unknown,
     to_json,
 )
@@ -157,6 +158,8 @@ def _same(a: Any, b: Any) -> bool:
 def _truth(value: Any) -> bool | Unknown:
     if isinstance(value, Unknown):
         return value
+    if isinstance(value, Obj) and value.opaque:
+        return Unknown(f"truth of the run-time result {value.cls}")
     if isinstance(value, (Obj, Func, ClassRef, ModuleRef, External, Partial, Method, _Builtin)):
         return True
     try:
@@ -315,6 +318,8 @@ class Interpreter:
             return self._call_builtin(fn.name, args, kwargs)
         if isinstance(fn, External):
             return self._call_external(fn, args, kwargs)
+        if isinstance(fn, UnknownMember):
+            return self._call_method(fn.obj, fn.name, args, kwargs)
         if isinstance(fn, Unknown):
             return Unknown(f"calls a value that is unknown ({fn.reason})")
         return Unknown("calls something that cannot be followed statically")
@@ -495,7 +500,18 @@ class Interpreter:
             return Obj(cls=f"{obj.cls}.{name}()", hf_model_id=obj.hf_model_id,
                        hf_prov=obj.hf_prov, missing=reason)  # fmt: skip
         if isinstance(obj, Obj):
-            return Unknown(f"result of {obj.cls}.{name}() (run-time method)")
+            # A method we cannot read (its class lives outside the package, or builds
+            # from a Hugging Face config): its result is an object we can only annotate.
+            return Obj(
+                cls=f"{obj.cls}.{name}()",
+                missing=f"set at run time by {obj.cls}.{name}()"
+                + (
+                    f" from the Hugging Face config of {obj.hf_model_id}" if obj.hf_model_id else ""
+                ),
+                hf_model_id=obj.hf_model_id,
+                hf_prov=obj.hf_prov,
+                opaque=True,
+            )
         for typ, methods in _PURE_METHODS.items():
             if isinstance(obj, typ) and name in methods:
                 u = _contains_unknown([obj, *args, *kwargs.values()])
@@ -607,7 +623,7 @@ class Interpreter:
             if method is not None:
                 return Func(method[0], method[1], bound_self=value)
             if value.missing:
-                return Unknown(f"{value.cls}.{name}: {value.missing}")
+                return UnknownMember(f"{value.cls}.{name}: {value.missing}", value, name)
             return Unknown(f"{value.cls} has no attribute '{name}' set")
         if isinstance(value, ModuleRef):
             return self.module_attr(value.module, name)
@@ -1203,6 +1219,9 @@ _BUILTIN_FUNCS = {
 
 
 def _compare(op: ast.cmpop, left: Any, right: Any) -> Any:
+    for side in (left, right):
+        if isinstance(side, Obj) and side.opaque:
+            return Unknown(f"comparison with the run-time result {side.cls}")
     if isinstance(op, (ast.Is, ast.IsNot)):
         if is_unknown(left) or is_unknown(right):
             return Unknown("identity test on an unknown value")
@@ -1273,26 +1292,41 @@ def _restore(container: Any, saved: Any) -> None:
 
 
 def _copy_value(value: Any, memo: dict | None = None) -> Any:
+    """A deep copy of the mutable parts (objects, lists, dicts); the rest is shared."""
+    kind = type(value)
+    if kind is not Obj and kind is not list and kind is not dict:
+        return value
     memo = {} if memo is None else memo
-    if id(value) in memo:
-        return memo[id(value)]
-    if isinstance(value, Obj):
-        new = Obj(
-            value.cls,
-            {},
-            value.missing,
-            value.origin,
-            value.hf_model_id,
-            value.hf_prov,
-            value.classref,
-        )
-        memo[id(value)] = new
-        new.attrs = {
-            k: Slot(_copy_value(s.value, memo), s.prov, s.default) for k, s in value.attrs.items()
-        }
-        return new
-    if isinstance(value, list):
-        return [_copy_value(v, memo) for v in value]
-    if isinstance(value, dict):
-        return {k: _copy_value(v, memo) for k, v in value.items()}
-    return value
+    done = memo.get(id(value))
+    if done is not None:
+        return done
+    if kind is list:
+        new_list: list = []
+        memo[id(value)] = new_list
+        new_list.extend(_copy_value(v, memo) for v in value)
+        return new_list
+    if kind is dict:
+        new_dict: dict = {}
+        memo[id(value)] = new_dict
+        new_dict.update((k, _copy_value(v, memo)) for k, v in value.items())
+        return new_dict
+    new = Obj(
+        value.cls,
+        {},
+        value.missing,
+        value.origin,
+        value.hf_model_id,
+        value.hf_prov,
+        value.classref,
+        value.opaque,
+    )
+    memo[id(value)] = new
+    attrs = {}
+    for key, slot in value.attrs.items():
+        inner = slot.value
+        if type(inner) is Obj or type(inner) is list or type(inner) is dict:
+            attrs[key] = Slot(_copy_value(inner, memo), slot.prov, slot.default)
+        else:
+            attrs[key] = Slot(inner, slot.prov, slot.default)
+    new.attrs = attrs
+    return new

@@ -19,6 +19,14 @@ class Unknown:
     reason: str
 
 
+@dataclass(frozen=True, eq=False)
+class UnknownMember(Unknown):
+    """`obj.name` where obj does not say: unknown as a value, a method call if called."""
+
+    obj: Any = None
+    name: str = ""
+
+
 @dataclass(frozen=True)
 class External:
     """A name from outside the scanned package (torch.float32, megatron.core.X, os.getcwd)."""
@@ -26,7 +34,7 @@ class External:
     dotted: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     value: Any
     prov: str  # "file:line" of the assignment that gave the value
@@ -49,6 +57,9 @@ class Obj:
     hf_model_id: str | None = None
     hf_prov: str | None = None
     classref: Any = None  # the package ClassRef it was built from, for method calls
+    # What a method we cannot read returned: attributes set on it are tracked, but what
+    # it is (None? a number? true?) is not known.
+    opaque: bool = False
 
 
 @dataclass(frozen=True)
