@@ -24,7 +24,7 @@ def _layout_text(lo) -> str:
     parts.append(f"DP{lo.dp}")
     if lo.ep > 1 or lo.etp > 1:
         parts += [f"EP{lo.ep}", f"ETP{lo.etp}"]
-    return "·".join(parts) + ("+SP" if lo.sp else "")
+    return "·".join(parts) + ("+SP" if lo.sp else "") + ("+FSDP" if lo.use_megatron_fsdp else "")
 
 
 def _row(c) -> list[str]:

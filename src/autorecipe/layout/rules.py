@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.stages import StageSplitError, layers_per_stage
+from autorecipe.layout.stages import StageSplitError, decoder_layer_count, layers_per_stage
 
 # Megatron-Core that Megatron-Bridge >= 0.3.0 pins (core_v0.16+): TP may be a multiple of
 # the KV groups (MLM f7dfb997, PR #2565). Older cores require TP to divide them.
@@ -358,7 +358,7 @@ def vp_requires_pp(ctx: LayoutContext) -> Violation | None:
 @_rule("layers_split_over_pipeline", "decoder layers split over PP×VP")
 def layers_split_over_pipeline(ctx: LayoutContext) -> Violation | None:
     try:
-        layers_per_stage(ctx.spec.num_hidden_layers, ctx.layout)
+        layers_per_stage(decoder_layer_count(ctx.spec), ctx.layout)
     except StageSplitError as exc:
         return _v("layers_split_over_pipeline", "error", str(exc), exc.fix)
     return None

@@ -192,11 +192,25 @@ def _gbs_for(s: _Search, dp: int) -> int:
     return math.ceil(base / dp) * dp
 
 
-def _layouts(s: _Search, cap: bool) -> Iterator[tuple[Layout, list]]:
+def _cp_comm_type(s: _Search, t: int, c: int) -> str | None:
+    """a2a (Ulysses) when the local heads split over CP and TP×CP stays inside the NVLink
+    domain, as most Bridge long-context recipes choose; p2p (ring) otherwise."""
+    if c == 1:
+        return None
+    spec = s.spec
+    q_local = spec.num_attention_heads // t
+    kv_local = max(spec.num_key_value_heads // t, 1)
+    inside = t * c <= s.gpu.nvlink_domain_size
+    if inside and q_local % c == 0 and kv_local % c == 0 and not spec.sliding_window:
+        return "a2a"
+    return "p2p"
+
+
+def _layouts(s: _Search, cap: bool, fsdp: bool = False) -> Iterator[tuple[Layout, list]]:
     """Complete layouts (memory evaluated) with their per-stage memory."""
     capacity = s.gpu.usable_memory_gib * GIB
     dist_opt = s.fixed.get("use_distributed_optimizer", True)
-    fsdp = s.fixed.get("use_megatron_fsdp", False)
+    fsdp = s.fixed.get("use_megatron_fsdp", fsdp)
     for t in _tp_values(s):
         for p, splits in _pp_splits(s, t):
             for c in _cp_values(s, t, p, cap):
@@ -209,7 +223,7 @@ def _layouts(s: _Search, cap: bool) -> Iterator[tuple[Layout, list]]:
                     for split in splits:
                         base = Layout(
                             tp=t, pp=p, cp=c, dp=dp, ep=e, etp=etp, sp=t > 1, gbs=gbs,
-                            cp_comm_type="p2p" if c > 1 else None,
+                            cp_comm_type=s.fixed.get("cp_comm_type", _cp_comm_type(s, t, c)),
                             use_distributed_optimizer=dist_opt or fsdp,
                             use_megatron_fsdp=fsdp, **split,
                         )  # fmt: skip
@@ -245,8 +259,9 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
             )  # fmt: skip
             peak = max(st.total for st in stages)
             if max(st.weights + st.gradients + st.optimizer for st in stages) > capacity:
-                # model state alone does not fit: no recompute or micro batch can help
-                yield layout, stages
+                # model state alone does not fit: no recompute or micro batch can help;
+                # report the leanest form (full recompute, MBS 1)
+                yield _leanest(s, layout)
                 return
             if peak <= capacity:
                 found = True
@@ -259,6 +274,23 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
             return
     if leanest is not None:
         yield leanest
+
+
+def _leanest(s: _Search, layout: Layout) -> tuple[Layout, list]:
+    lean = layout.model_copy(
+        update={
+            "mbs": 1,
+            "recompute": "full",
+            "recompute_method": "uniform",
+            "recompute_num_layers": 1,
+            "recompute_modules": None,
+        }
+    )
+    stages = memory_by_stage(
+        s.spec, lean, seq_len=s.seq_len, mode=s.mode, precision=s.precision,
+        lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs,
+    )  # fmt: skip
+    return lean, stages
 
 
 _RECOMPUTE_RANK = {"none": 0, "selective": 1, "full": 2}
@@ -300,6 +332,10 @@ def rank_key(candidate: Candidate) -> tuple:
         speed,
         *_seed_key(lo, mem.per_gpu_gib),
     )
+
+
+def _fits(stages: list, gpu: GPUSpec) -> bool:
+    return max(st.total for st in stages) <= gpu.usable_memory_gib * GIB
 
 
 def _throughput_fn():
@@ -401,14 +437,14 @@ def enumerate_layouts(
     )
     s.knobs = knobs
     found = list(_layouts(s, cap=True))
-    if not any(
-        max(st.total for st in stages) <= gpu.usable_memory_gib * GIB for _, stages in found
-    ):
+    if not any(_fits(stages, gpu) for _, stages in found):
         found = list(_layouts(s, cap=False))
+    if not any(_fits(stages, gpu) for _, stages in found) and not spec.is_moe:
+        # Megatron-FSDP shards weights and grads too (Bridge's FSDP v1 supports TP/PP/CP)
+        found += list(_layouts(s, cap=False, fsdp=True))
     throughput_fn = _throughput_fn()
-    fits_cap = gpu.usable_memory_gib * GIB
     # Only fitting layouts are worth a throughput estimate; keep a few leanest misses
-    fitting = [(lo, st) for lo, st in found if max(x.total for x in st) <= fits_cap]
+    fitting = [(lo, st) for lo, st in found if _fits(st, gpu)]
     if not fitting:
         found = sorted(found, key=lambda item: max(x.total for x in item[1]))[: max(top or 5, 5)]
     else:

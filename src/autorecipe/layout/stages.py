@@ -32,6 +32,12 @@ class Stage:
     has_output: bool = False
 
 
+def decoder_layer_count(spec) -> int:
+    """Decoder layers Megatron builds: the hybrid pattern's length when there is one."""
+    pattern = spec.hybrid_layer_pattern
+    return len(pattern.replace("|", "")) if pattern else spec.num_hidden_layers
+
+
 def even_splits(num_layers: int, pp: int, limit_vp: int = 8) -> list[int]:
     """VP values (≥ 2) for which `num_layers` splits evenly over PP×VP."""
     return [v for v in range(2, limit_vp + 1) if num_layers % (pp * v) == 0]
