@@ -21,6 +21,8 @@ def _github_escape(text: str) -> str:
 
 
 def _print_text(report) -> None:
+    from autorecipe.advise.check import format_value
+
     out = console()
     out.print(
         f"[bold]{report.recipe.name}[/bold] on {report.world_size} × {report.gpu}"
@@ -30,13 +32,18 @@ def _print_text(report) -> None:
         out.print("no findings")
     for f in report.findings:
         out.print(f"{_MARK[f.severity]} {f.id} {f.title or ''}", markup=True)
-        out.print(f"    {f.message}", markup=False)
+        # soft wrap: a fix is copied onto a command line, so never break it
+        out.print(f"    {f.message}", markup=False, soft_wrap=True)
         if f.fix:
-            out.print(f"    fix: {f.fix}", markup=False)
+            out.print(f"    fix: {f.fix}", markup=False, soft_wrap=True)
     if report.changes:
         out.print("[bold]changes[/bold]")
         for c in report.changes:
-            out.print(f"    {c.key}={c.value}  {c.change_class}: {c.reason}", markup=False)
+            out.print(
+                f"    {c.key}={format_value(c.value)}  {c.change_class}: {c.reason}",
+                markup=False,
+                soft_wrap=True,
+            )
     counts = {s: sum(f.severity == s for f in report.findings) for s in _MARK}
     out.print(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
 
@@ -136,7 +143,7 @@ def register(app: typer.Typer) -> None:
         out = console()
         if rule_id is None:
             for r in found:
-                out.print(f"{r.id}  {r.severity:<7}  {r.title}", markup=False)
+                out.print(f"{r.id}  {r.severity:<7}  {r.title}", markup=False, soft_wrap=True)
             return
         r = found[0]
         out.print(f"[bold]{r.id}[/bold] {r.title} ({r.severity}, group {r.group})")
