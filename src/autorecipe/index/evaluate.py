@@ -69,6 +69,34 @@ class _Lazy:
     name: str
 
 
+@dataclass(eq=False)
+class _Thunk:
+    """A module-level `NAME = expr`, evaluated when NAME is first read: most constants of
+    a module are never needed, and evaluating them would parse what they import."""
+
+    stmt: ast.Assign | ast.AnnAssign
+    module: str
+    done: bool = False
+    value: Any = None
+
+
+def _lazy_assignment(stmt: ast.stmt) -> list[str]:
+    """Target names of a top-level assignment that may be evaluated lazily, else []."""
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets = [stmt.target]
+    else:
+        return []
+    if not all(isinstance(t, ast.Name) for t in targets):
+        return []
+    names = [t.id for t in targets]
+    # `X = X + 1` needs the earlier X: evaluate it in order.
+    if any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt.value)):
+        return []
+    return names
+
+
 @dataclass(frozen=True)
 class _Builtin:
     name: str
@@ -238,6 +266,11 @@ class Interpreter:
         self._steps = 0
         try:
             for stmt in tree.body:
+                lazy = _lazy_assignment(stmt)
+                if lazy:
+                    thunk = _Thunk(stmt, module)
+                    ns.update(dict.fromkeys(lazy, thunk))
+                    continue
                 try:
                     self._exec(stmt, frame)
                 except (_Raise, _Return, _Break, _Continue, _OutOfBudget, RecursionError):
@@ -279,11 +312,31 @@ class Interpreter:
                 return Unknown(f"circular import of {value.module}.{value.name}")
             value = self.module_attr(value.module, value.name)
             ns[name] = value
+        elif isinstance(value, _Thunk):
+            value = self._force(value)
+            ns[name] = value
         return value
+
+    def _force(self, thunk: _Thunk) -> Any:
+        if not thunk.done:
+            thunk.done = True
+            thunk.value = Unknown("defined in terms of itself")
+            frame = _Frame(
+                thunk.module, self.rel_file(thunk.module), [], self.namespace(thunk.module)
+            )
+            saved = (self._depth, self._steps)
+            self._steps = 0
+            try:
+                thunk.value = self._eval(thunk.stmt.value, frame)
+            except (_Raise, _Return, _Break, _Continue, _OutOfBudget, RecursionError):
+                thunk.value = Unknown(f"{frame.where(thunk.stmt)} cannot be evaluated statically")
+            finally:
+                self._depth, self._steps = saved
+        return thunk.value
 
     def exported_names(self, module: str) -> list[str]:
         ns = self.namespace(module)
-        names = ns.get("__all__")
+        names = self._resolve(ns, "__all__") if "__all__" in ns else None
         if isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names):
             return list(names)
         return [n for n in ns if not n.startswith("_")]
@@ -398,12 +451,10 @@ class Interpreter:
             local[spec.kwarg.arg] = kwargs
 
     def construct(self, cls: ClassRef, args: list[Any], kwargs: dict[str, Any]) -> Obj:
+        """An instance; declared defaults are filled in when first read (`default_slot`),
+        so copying an object costs only what the code set on it."""
         fields, missing = self._class_fields(cls)
         obj = Obj(cls=cls.node.name, missing=missing, classref=cls)
-        for fname, slot in fields.items():
-            if isinstance(slot.value, ClassRef):
-                slot.value = self.construct(slot.value, [], {})
-            obj.attrs[fname] = slot
         names = list(fields)
         for i, value in enumerate(args):
             if i < len(names):
@@ -412,20 +463,32 @@ class Interpreter:
             obj.attrs[key] = Slot(value, self._kw_sites.get(key, self._call_site))
         return obj
 
-    def _class_fields(self, cls: ClassRef) -> tuple[dict[str, Any], str | None]:
+    def default_slot(self, obj: Obj, name: str) -> Slot | None:
+        """The class default of `obj.name`, now stored on obj; None when it declares none."""
+        if obj.classref is None:
+            return None
+        declared = self._class_fields(obj.classref)[0].get(name)
+        if declared is None:
+            return None
+        value = declared.value
+        value = self.construct(value, [], {}) if isinstance(value, ClassRef) else _copy_value(value)
+        slot = Slot(value, declared.prov, True)
+        obj.attrs[name] = slot
+        return slot
+
+    def _class_fields(self, cls: ClassRef) -> tuple[dict[str, Slot], str | None]:
         """Declared defaults of a package class (bases first) and why others are unknown."""
         key = id(cls.node)
         if key not in self._class_cache:
             self._class_cache[key] = self._read_class_fields(cls)
-        fields, missing = self._class_cache[key]
-        return {k: Slot(_copy_value(v.value), v.prov, True) for k, v in fields.items()}, missing
+        return self._class_cache[key]
 
     def _read_class_fields(self, cls: ClassRef) -> tuple[dict[str, Slot], str | None]:
         frame = _Frame(cls.module, self.rel_file(cls.module), [], self.namespace(cls.module))
         fields: dict[str, Slot] = {}
         missing = None
         for base in cls.node.bases:
-            ref = self._eval(base, frame)
+            ref = self._eval(base.value if isinstance(base, ast.Subscript) else base, frame)
             if isinstance(ref, ClassRef) and ref.node is not cls.node:
                 base_fields, base_missing = self._class_fields(ref)
                 fields.update(base_fields)
@@ -583,7 +646,7 @@ class Interpreter:
             return Unknown(f"{name}() with a name that is not a constant")
         target, attr = args[0], args[1]
         if isinstance(target, Obj):
-            if attr in target.attrs:
+            if attr in target.attrs or self.default_slot(target, attr):
                 return True if name == "hasattr" else target.attrs[attr].value
             if target.missing:
                 return Unknown(f"{target.cls}.{attr}: {target.missing}")
@@ -612,7 +675,7 @@ class Interpreter:
 
     def _get_attr(self, value: Any, name: str) -> Any:
         if isinstance(value, Obj):
-            slot = value.attrs.get(name)
+            slot = value.attrs.get(name) or self.default_slot(value, name)
             if slot is not None:
                 return slot.value
             if name == "__class__":
@@ -672,7 +735,7 @@ class Interpreter:
             return None
         frame = _Frame(cls.module, "", [], self.namespace(cls.module))
         for base in cls.node.bases:
-            ref = self._eval(base, frame)
+            ref = self._eval(base.value if isinstance(base, ast.Subscript) else base, frame)
             if isinstance(ref, ClassRef) and ref.node is not cls.node:
                 found = self._class_method(ref, name, seen + 1)
                 if found:

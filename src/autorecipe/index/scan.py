@@ -165,7 +165,7 @@ def _record(
         prov[key] = slot.prov
 
 
-def _extract(value: Any) -> tuple[dict, dict, dict, Obj | None]:
+def _extract(interp: Interpreter, value: Any) -> tuple[dict, dict, dict, Obj | None]:
     fields: dict[str, Any] = {}
     prov: dict[str, str] = {}
     unknown: dict[str, str] = {}
@@ -176,7 +176,7 @@ def _extract(value: Any) -> tuple[dict, dict, dict, Obj | None]:
         unknown["*"] = "the recipe does not return a config object that can be read statically"
         return fields, prov, unknown, None
     for section in SECTIONS:
-        slot = value.attrs.get(section)
+        slot = value.attrs.get(section) or interp.default_slot(value, section)
         if slot is not None:
             _record(section, section, slot, fields, prov, unknown, 1)
     for section, keep in SECTION_KEYS.items():
@@ -190,7 +190,12 @@ def _extract(value: Any) -> tuple[dict, dict, dict, Obj | None]:
         if s in value.attrs and isinstance(value.attrs[s].value, Obj)
     }
     for key in CORE_KEYS:
-        section = PLAIN_FIELDS[key].split(".")[0]
+        section, attr = PLAIN_FIELDS[key].split(".")
+        holder = value.attrs.get(section)
+        if key not in fields and holder and isinstance(holder.value, Obj):
+            slot = holder.value.attrs.get(attr) or interp.default_slot(holder.value, attr)
+            if slot is not None:
+                _record(key, PLAIN_FIELDS[key], slot, fields, prov, unknown, 2)
         if key not in fields and key not in unknown and section_missing.get(section):
             unknown[key] = f"not set by the recipe: {section_missing[section]}"
     return fields, prov, unknown, model.value if model and isinstance(model.value, Obj) else None
@@ -268,7 +273,7 @@ def build_index(source: str | Path) -> RecipeIndex:
 
 def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Recipe:
     value, raises = result
-    fields, prov, unknown, model = ({}, {}, {}, None) if raises else _extract(value)
+    fields, prov, unknown, model = ({}, {}, {}, None) if raises else _extract(interp, value)
     facts = parse_name(b.name)
     target_facts = parse_name(b.func.name)
     hf_id, hf_prov = _hf_model_id(model, fields)
