@@ -72,6 +72,13 @@ def independent_problems(lo, spec, world, seq_len, gpu) -> list[str]:
         p.append("seq % 2CP")
     if lo.sp and seq_len % (lo.tp * lo.cp):
         p.append("seq % TP·CP")
+    if lo.cp_comm_type == "a2a":
+        # Ulysses: local Q and KV heads both split over CP (Transformer Engine)
+        kv_local = max(spec.num_key_value_heads // lo.tp, 1)
+        if (spec.num_attention_heads // lo.tp) % lo.cp or kv_local % lo.cp:
+            p.append("a2a heads % CP")
+    if lo.use_megatron_fsdp and not lo.use_distributed_optimizer:
+        p.append("FSDP without the distributed optimizer")
     if lo.gbs % (lo.mbs * lo.dp):
         p.append("GBS % MBS·DP")
     vp = lo.vp or 1
