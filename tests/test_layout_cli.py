@@ -94,3 +94,17 @@ def test_help_has_examples():
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example: autorecipe " + command in result.stdout
+
+
+def test_plan_resizing_a_recipe_lists_overrides_and_their_class():
+    # qwen3_30b_a3b_sft_config is the 16-GPU EP16 recipe; on 8 GPUs EP must shrink
+    result = run(
+        "plan", "--model", "qwen3-30b-a3b", "--mode", "sft", "--gpus", "8", "--gpu-type",
+        "h100", "--recipe", "qwen3_30b_a3b_sft_config", "--top", "1", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["candidates"][0]
+    assert best["overrides"]["model.expert_model_parallel_size"] == best["layout"]["ep"] <= 8
+    assert "train.global_batch_size" not in best["overrides"]  # the recipe's GBS is kept
+    assert {c["class"] for c in best["changes"]} == {"execution"}
+    assert {c["key"] for c in best["changes"]} == set(best["overrides"])

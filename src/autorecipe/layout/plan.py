@@ -21,12 +21,78 @@ from autorecipe.layout.search import (
     explain_rejections,
     what_would_fit,
 )
-from autorecipe.result import Candidate, Finding, RecipeRef
+from autorecipe.result import Candidate, Change, Finding, RecipeRef
 
 MODES = ("pretrain", "sft", "peft")
 PRECISIONS = ("bf16", "fp8", "mxfp8", "nvfp4")
 RECOMPUTES = ("none", "selective", "full")
 DEFAULT_SEQ_LEN = 4096
+
+
+# Layout field → the ConfigContainer override that sets it (Megatron-Bridge 0.6 paths)
+OVERRIDE_KEYS = {
+    "tp": "model.tensor_model_parallel_size",
+    "pp": "model.pipeline_model_parallel_size",
+    "vp": "model.virtual_pipeline_model_parallel_size",
+    "cp": "model.context_parallel_size",
+    "cp_comm_type": "model.cp_comm_type",
+    "ep": "model.expert_model_parallel_size",
+    "etp": "model.expert_tensor_parallel_size",
+    "sp": "model.sequence_parallel",
+    "mbs": "train.micro_batch_size",
+    "gbs": "train.global_batch_size",
+    "recompute": "model.recompute_granularity",
+    "recompute_method": "model.recompute_method",
+    "recompute_num_layers": "model.recompute_num_layers",
+    "recompute_modules": "model.recompute_modules",
+    "use_megatron_fsdp": "ddp.use_megatron_fsdp",
+    "pipeline_layout": "model.pipeline_model_parallel_layout",
+    "first_stage_layers": "model.num_layers_in_first_pipeline_stage",
+    "last_stage_layers": "model.num_layers_in_last_pipeline_stage",
+    "account_for_embedding": "model.account_for_embedding_in_pipeline_split",
+    "account_for_loss": "model.account_for_loss_in_pipeline_split",
+}
+_MOE_ONLY = {"ep", "etp"}
+
+
+def layout_overrides(layout: Layout, spec: ModelSpec, base: Layout | None = None) -> dict[str, Any]:
+    """The overrides that set `layout` (only those that differ from `base` when given).
+
+    Example:
+        >>> layout_overrides(Layout(tp=2, sp=True, gbs=64), llama3_8b)["model.tensor_model_parallel_size"]
+        2
+    """
+    out: dict[str, Any] = {}
+    for field, key in OVERRIDE_KEYS.items():
+        if field in _MOE_ONLY and not spec.is_moe:
+            continue
+        value = getattr(layout, field)
+        if field == "recompute":
+            value = None if value == "none" else value
+        if base is not None:
+            old = getattr(base, field)
+            old = None if field == "recompute" and old == "none" else old
+            if old == value:
+                continue
+        elif value in (None, False) and field not in ("sp", "recompute"):
+            continue
+        out[key] = value
+    return out
+
+
+def _changes(overrides: dict[str, Any], base: Layout | None) -> list[Change]:
+    if importlib.util.find_spec("autorecipe.advise.changes") is None:
+        return []
+    from autorecipe.advise.changes import classify_change
+
+    gbs_fixed = "train.global_batch_size" not in overrides
+    out = []
+    for key, value in overrides.items():
+        field = next(f for f, k in OVERRIDE_KEYS.items() if k == key)
+        old = getattr(base, field) if base is not None else None
+        klass, why = classify_change(key, value, old=old, gbs_fixed=gbs_fixed)
+        out.append(Change(key=key, value=value, change_class=klass, reason=why))
+    return out
 
 
 class PlanResult(BaseModel):
@@ -123,8 +189,12 @@ def plan_layouts(
             f"(seq {seq_len}, GBS {global_batch_size or DEFAULT_GBS[mode]}): {reasons}. "
             "Try a GPU count with more small factors (e.g. a multiple of 8) or another GBS."
         )
+    base = own.layout if recipe else None
     for c in candidates:
         c.recipe = ref
+        c.overrides = layout_overrides(c.layout, spec, base)
+        if base is not None:
+            c.changes = _changes(c.overrides, base)
     fits = bool(candidates[0].memory and candidates[0].memory.fits)
     advice: list[str] = []
     if not fits:
