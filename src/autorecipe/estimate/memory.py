@@ -106,6 +106,7 @@ class Shapes:
     mtp_layers: int
     dropout: bool  # hidden dropout on: its 1-byte masks are kept for backward
     labels: frozenset[str] = frozenset()
+    vision_params: int = 0  # a VLM's vision encoder (and projector), on the first stage
 
     @property
     def num_layers(self) -> int:
@@ -234,6 +235,7 @@ def model_shapes(spec: ModelSpec) -> Shapes:
         # a spec says otherwise through extra["hidden_dropout"]
         dropout=float(spec.extra.get("hidden_dropout") or 0) > 0,
         labels=frozenset(k.label for k in kinds),
+        vision_params=int((spec.extra.get("vision_encoder") or {}).get("params_computed") or 0),
     )
 
 
@@ -282,7 +284,7 @@ def stage_params(
         lora += count * (lora_rank or 0) * layer.lora / layout.tp
     embedding = shapes.vocab * shapes.h / layout.tp
     if stage.has_embedding:
-        dense += embedding
+        dense += embedding + shapes.vision_params / layout.tp
     if stage.has_output:
         dense += shapes.h  # final norm
         # untied: an output layer; tied with PP > 1: a synchronised copy on the last stage
@@ -561,6 +563,13 @@ def assumptions(
             f"(+{LOW_PRECISION_WEIGHT_BYTES.get(precision, 0):.2f} B per linear param); the linear "
             "layers' saved inputs are kept in that format, other activations at 16 bit"
         )
+    if (spec.extra.get("vision_encoder") or {}).get("params_computed"):
+        notes.append(
+            "vision encoder: its parameters on the first stage, trained like the rest; its "
+            "activations are not counted"
+        )
+    if not spec.supported:
+        notes.append(f"approximate: {spec.unsupported_reason}")
     if spec.hybrid_layer_pattern:
         notes.append(
             "Mamba / linear-attention layers: in_proj, conv and scan outputs kept (approximate)"
