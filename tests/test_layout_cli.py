@@ -108,3 +108,18 @@ def test_plan_resizing_a_recipe_lists_overrides_and_their_class():
     assert "train.global_batch_size" not in best["overrides"]  # the recipe's GBS is kept
     assert {c["class"] for c in best["changes"]} == {"execution"}
     assert {c["key"] for c in best["changes"]} == set(best["overrides"])
+
+
+def test_recipe_too_big_for_the_allocation_is_resized_and_says_so():
+    # llama3_8b_128k_pretrain_config is sized for 64 GPUs (CP 8 at 128K)
+    result = run(
+        "plan", "--model", "llama3-8b", "--gpus", "8", "--gpu-type", "h100", "--recipe",
+        "llama3_8b_128k_pretrain_config", "--top", "2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["candidates"][0]
+    note = best["findings"][0]
+    assert note["id"] == "recipe_layout_resized" and "64 GPUs" in note["message"]
+    lo = best["layout"]
+    assert lo["tp"] * lo["pp"] * lo["cp"] * lo["dp"] == 8 and lo["cp"] > 1
+    assert best["memory"]["fits"]

@@ -174,8 +174,18 @@ def plan_layouts(
     candidates = enumerate_layouts(
         spec, precision=precision, fixed=pins, top=top, knobs=knobs, **kwargs
     )
+    resized = None
     if pins and not (candidates and candidates[0].memory and candidates[0].memory.fits):
         # the recipe's own factors do not work (or fit) here: resize freely, keep its GBS
+        why = "do not fit" if candidates else "are not valid"
+        resized = Finding(
+            id="recipe_layout_resized",
+            severity="info",
+            message=(
+                f"{ref.name}'s own factors ({', '.join(f'{k}={v}' for k, v in pins.items())}, "
+                f"for {own.world_size} GPUs) {why} on {gpus} × {gpu.key}; these layouts resize it."
+            ),
+        )
         pins = {}
         candidates = enumerate_layouts(spec, precision=precision, top=top, knobs=knobs, **kwargs)
     rejected = explain_rejections(spec, fixed=pins, **kwargs) if explain or not candidates else []
@@ -193,6 +203,8 @@ def plan_layouts(
     for c in candidates:
         c.recipe = ref
         c.overrides = layout_overrides(c.layout, spec, base)
+        if resized is not None:
+            c.findings.insert(0, resized)
         if base is not None:
             c.changes = _changes(c.overrides, base)
     fits = bool(candidates[0].memory and candidates[0].memory.fits)
