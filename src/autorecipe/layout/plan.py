@@ -125,7 +125,9 @@ def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], RecipeLayout]:
     found = find_recipe(load_index(), recipe)
     own = recipe_layout(found)
     lo = own.layout
-    pins = {"tp": lo.tp, "pp": lo.pp, "cp": lo.cp, "ep": lo.ep, "etp": lo.etp, "mbs": lo.mbs}
+    pins = {"tp": lo.tp, "pp": lo.pp, "cp": lo.cp, "mbs": lo.mbs}
+    if lo.ep > 1:
+        pins |= {"ep": lo.ep, "etp": lo.etp}
     ref = RecipeRef(name=found.name, kind=found.kind, alias_of=found.alias_of)
     return ref, pins, own
 
