@@ -10,6 +10,7 @@ import pytest
 
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import resolve_model
+from autorecipe.errors import UserError
 from autorecipe.layout.rules import RULES, check_layout, valid_tp_values
 from autorecipe.layout.schema import Layout
 
@@ -247,6 +248,8 @@ def test_every_rule_addressable(llama8b):
     assert [v.rule for v in only] == ["tp_divides_heads"]
     for info in RULES.values():
         assert info.id and info.name
+    with pytest.raises(UserError, match="tp_divides_heads"):
+        check_layout(Layout(), llama8b, world_size=1, seq_len=8, rules=["tp_divide_heads"])
 
 
 def test_errors_before_warnings(llama8b):

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.errors import UserError, did_you_mean
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.stages import StageSplitError, decoder_layer_count, layers_per_stage
 
@@ -369,8 +370,9 @@ def interleaved_microbatches(ctx: LayoutContext) -> Violation | None:
     lo = ctx.layout
     if ctx.vp <= 1 or lo.pp <= 1 or lo.mbs * ctx.dp == 0:
         return None
+    # schedules.py: p ≤ G ≤ m and (m % G == 0 or m % G ≥ p), with G defaulting to p
     m = lo.gbs // (lo.mbs * ctx.dp)
-    if m >= lo.pp and (m % lo.pp == 0 or m % lo.pp >= lo.pp):
+    if m >= lo.pp and m % lo.pp == 0:
         return None
     return _v(
         "interleaved_microbatches",
@@ -595,6 +597,9 @@ def check_layout(
     first = positive_factors(ctx)
     if first:
         return [first]
+    unknown = [r for r in rules or [] if r not in RULES]
+    if unknown:
+        raise UserError(f"unknown layout rule {unknown[0]!r}.{did_you_mean(unknown[0], RULES)}")
     selected = [RULES[r] for r in rules] if rules else RULES.values()
     found = [v for info in selected if (v := info.check(ctx)) is not None]
     return sorted(found, key=lambda v: v.severity != "error")
