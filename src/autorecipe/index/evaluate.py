@@ -826,9 +826,9 @@ class Interpreter:
         self._steps += 1
         if self._steps > MAX_STEPS:
             raise _OutOfBudget()
-        method = getattr(self, f"_s_{type(stmt).__name__}", None)
+        method = _STMT_HANDLERS.get(type(stmt))
         if method is not None:
-            method(stmt, frame)
+            method(self, stmt, frame)
 
     def _s_Expr(self, stmt: ast.Expr, frame: _Frame) -> None:
         self._eval(stmt.value, frame)
@@ -1002,10 +1002,10 @@ class Interpreter:
     _kw_sites: dict[str, str] = {}  # noqa: RUF012 (replaced per call, never mutated)
 
     def _eval(self, node: ast.expr, frame: _Frame) -> Any:
-        method = getattr(self, f"_e_{type(node).__name__}", None)
+        method = _EXPR_HANDLERS.get(type(node))
         if method is None:
             return Unknown(f"expression {type(node).__name__} is not followed")
-        return method(node, frame)
+        return method(self, node, frame)
 
     def _e_Constant(self, node: ast.Constant, frame: _Frame) -> Any:
         return node.value
@@ -1261,6 +1261,19 @@ class Interpreter:
         value = self._eval(node.value, frame)
         frame.locals[node.target.id] = value
         return value
+
+
+def _handlers(prefix: str) -> dict[type, Any]:
+    """AST node type -> Interpreter method, by the `_s_Name` / `_e_Name` convention."""
+    return {
+        getattr(ast, name[len(prefix) :]): fn
+        for name, fn in vars(Interpreter).items()
+        if name.startswith(prefix) and hasattr(ast, name[len(prefix) :])
+    }
+
+
+_STMT_HANDLERS = _handlers("_s_")
+_EXPR_HANDLERS = _handlers("_e_")
 
 
 class RecipeRaised(Exception):
