@@ -177,3 +177,34 @@ def test_loaded_index_is_cached_per_process():
     assert load_index() is load_index(
         str(Path(api.__file__).parent / "index/data/megatron-bridge-0.6.2.json")
     )
+
+
+@pytest.mark.wheel
+def test_build_from_a_checkout_or_the_installed_package(wheel_031, tmp_path):
+    import os
+
+    src = tmp_path / "Megatron-Bridge" / "src"
+    with zipfile.ZipFile(wheel_031) as zf:
+        zf.extractall(src, [n for n in zf.namelist() if n.startswith("megatron/")])
+    sources = {
+        "repo root": str(src.parent),
+        "package folder": str(src / "megatron" / "bridge"),
+        "installed": "installed",
+    }
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    for label, source in sources.items():
+        out = tmp_path / f"{label}.json"
+        proc = run("index", "build", "--source", source, "--out", str(out), env=env)
+        assert proc.returncode == 0, (label, proc.stderr)
+        index = load_index(str(out))
+        assert (index.bridge_version, len(index.recipes)) == ("0.3.1", 161), label
+
+
+def test_build_installed_without_megatron_bridge_is_one_line():
+    import importlib.util
+
+    if importlib.util.find_spec("megatron") is not None:
+        pytest.skip("a megatron package is installed here")
+    assert_one_line_error(
+        run("index", "build", "--source", "installed"), "no installed megatron.bridge"
+    )
