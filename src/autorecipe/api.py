@@ -9,6 +9,8 @@ for bad input.
 from __future__ import annotations
 
 # --- index: list_recipes, show_recipe, load_index -------------------------------------
+from autorecipe.index.diff import IndexDiff  # noqa: E402
+from autorecipe.index.lint import LintReport  # noqa: E402
 from autorecipe.index.load import find_recipe as _find_recipe  # noqa: E402
 from autorecipe.index.load import load_index as _load_index  # noqa: E402
 from autorecipe.index.load import other_kinds as _other_kinds  # noqa: E402
@@ -113,18 +115,19 @@ def index_json(index: RecipeIndex) -> str:
     return index.model_dump_json(exclude_defaults=False, exclude_none=False)
 
 
-def lint_index(index: str | None = None):
-    """Recipes whose docstring claims a layout their code does not set.
+def lint_index(index: str | None = None) -> LintReport:
+    """Recipes whose docstring (or name) claims a layout or precision their code does
+    not set.
 
     >>> lint_index("0.6.2").findings[0].contradictions[0]  # doctest: +ELLIPSIS
-    'docstring says ...'
+    "name says bf16, code sets mixed_precision='nanov2_bf16_with_fp8_current_scaling_mixed' ..."
     """
     from autorecipe.index.lint import lint_index as _lint
 
     return _lint(_load_index(index))
 
 
-def diff_indexes(old: str, new: str):
+def diff_indexes(old: str, new: str) -> IndexDiff:
     """Recipes added, removed, and fields changed between two indexes (versions or files).
 
     >>> "library:llama3_8b_pretrain_2gpu_h100_bf16_config" in diff_indexes("0.5.1", "0.6.2").added
