@@ -27,13 +27,14 @@ KINDS = {"library": f"{PACKAGE}.recipes", "benchmark": f"{PACKAGE}.perf_recipes"
 # locations say nothing about layout, memory or speed).
 SECTIONS = (
     "model", "train", "ddp", "dataset", "optimizer", "scheduler", "mixed_precision",
-    "peft", "comm_overlap", "rng",
+    "peft", "comm_overlap", "rng", "tokenizer",
 )  # fmt: skip
 # Of these sections only the keys below are kept: the rest (decay shapes, seeds) says
 # nothing about layout, memory or speed and would only grow the bundled index.
 SECTION_KEYS = {
     "scheduler": {"scheduler.lr_warmup_iters", "scheduler.lr_decay_iters"},
     "rng": {"rng.te_rng_tracker"},
+    "tokenizer": {"tokenizer.tokenizer_model"},
 }
 # Keys reported as unknown when the recipe leaves them to a default we cannot read.
 CORE_KEYS = tuple(list(PLAIN_FIELDS)[:8]) + (
@@ -150,8 +151,8 @@ def _record(
         unknown[key] = f"{value.reason} (assigned at {slot.prov})"
         return
     if isinstance(value, Obj):
-        if path in ("peft", "comm_overlap"):
-            out[key] = value.cls
+        if path in ("peft", "comm_overlap") or (path == "model" and value.hf_model_id is None):
+            out[key] = value.cls  # the class says what it is (LoRA, MambaModelProvider)
             prov[key] = slot.prov
         elif value.origin and path == "mixed_precision":
             out[key] = value.origin
