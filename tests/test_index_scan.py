@@ -369,3 +369,14 @@ def test_file_with_syntax_error_is_reported_and_skipped(wheel_062, tmp_path, idx
     assert "gemma2_9b_pretrain_8gpu_h100_bf16_config" not in names
     assert "llama3_8b_pretrain_config" in names
     assert len(index.recipes) < len(idx062.recipes)
+
+
+def test_every_value_has_a_source_line(idx062, idx051):
+    for index in (idx062, idx051):
+        for recipe in index.recipes:
+            for key in recipe.fields:
+                assert re.match(r"^[\w/]+\.py:\d+$", recipe.provenance.get(key, "")), (
+                    recipe.name,
+                    key,
+                )
+            assert not set(recipe.fields) & set(recipe.unknown), recipe.name
