@@ -380,3 +380,16 @@ def test_every_value_has_a_source_line(idx062, idx051):
                     key,
                 )
             assert not set(recipe.fields) & set(recipe.unknown), recipe.name
+
+
+def test_megatron_core_values(idx062):
+    # recipes/deepseek/h100/deepseek_v4.py:40 builds the quantization recipe with a
+    # Megatron-Core factory: unknown, and the reason names it.
+    recipe = find_recipe(idx062, "deepseek_v4_flash_pretrain_32gpu_h100_fp8mx_config")
+    assert "megatron.core.quantization" in recipe.unknown["model.quant_recipe"]
+    # An enum member is known by its name (recipes/gemma3_vl/h100/gemma3_vl.py:73).
+    gemma = find_recipe(idx062, "gemma3_vl_4b_sft_config")
+    assert gemma.fields["attention_backend"] == "megatron.core.transformer.enums.AttnBackend.auto"
+    # vanilla GPT leaves TP to Megatron-Core's TransformerConfig default.
+    vanilla = find_recipe(idx062, "vanilla_gpt_pretrain_1gpu_h100_bf16_config")
+    assert "megatron.core" in vanilla.unknown["tensor_model_parallel_size"]

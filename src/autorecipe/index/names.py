@@ -17,6 +17,7 @@ PRECISION_TOKENS = {
     "fp8cs": "fp8",
     "fp8": "fp8",
     "fp8mx": "mxfp8",
+    "fp8sc": "fp8-blockwise",  # FP8 sub-channel (blockwise) scaling
     "mxfp8": "mxfp8",
     "nvfp4": "nvfp4",
     "fp16": "fp16",
