@@ -347,6 +347,21 @@ def test_dataset_presets_and_modes(idx062, idx051, idx031):
     presets = {d.name: d.modes for d in idx062.datasets}
     assert presets["mock"] == ["pretrain"] and presets["squad"] == ["sft", "peft"]
     assert idx062.entry_point["pretrain_mock_dataset"] == "mock"
+    # VLM presets build DirectHFSFTDatasetConfig (recipes/utils/dataset_utils.py:454), the
+    # dataset class VLM recipes use; text SFT recipes use GPTSFTDatasetConfig.
+    builds = {d.name: d.builds for d in idx062.datasets}
+    assert (
+        builds["cord-v2"]
+        == "DirectHFSFTDatasetConfig"
+        == find_recipe(idx062, "qwen3_vl_8b_sft_config").fields["dataset"]
+    )
+    assert (
+        builds["squad"]
+        == "GPTSFTDatasetConfig"
+        == find_recipe(idx062, "llama3_8b_sft_config").fields["dataset"]
+    )
+    assert idx062.entry_point["launcher"] == "python -m torch.distributed.run"
+    assert idx051.entry_point["launcher"] == "torchrun"
     old = {d.name: d.modes for d in idx051.datasets}
     assert old["llm-pretrain-mock"] == ["pretrain"] and old["llm-finetune"] == ["sft", "peft"]
     assert idx031.datasets == [] and idx031.entry_point["dataset_flag"] is None

@@ -42,6 +42,14 @@ def _builder_modes(builder: Any) -> list[str] | None:
     return ["pretrain"] if pretrain else list(_FINETUNE)
 
 
+def _builds(builder: Any) -> str | None:
+    while isinstance(builder, Partial):
+        builder = builder.func
+    if not isinstance(builder, Func) or builder.node.returns is None:
+        return None
+    return ast.unparse(builder.node.returns)
+
+
 def _doc(builder: Any) -> str | None:
     while isinstance(builder, Partial):
         builder = builder.func
@@ -57,7 +65,11 @@ def dataset_presets(interp: Interpreter) -> list[DatasetPreset]:
         source = _line_of(interp, "DATASET_PRESETS")
         return [
             DatasetPreset(
-                name=name, modes=_builder_modes(b) or _FINETUNE, description=_doc(b), source=source
+                name=name,
+                modes=_builder_modes(b) or _FINETUNE,
+                description=_doc(b),
+                source=source,
+                builds=_builds(b),
             )
             for name, b in presets.items()
             if isinstance(name, str)
@@ -80,30 +92,41 @@ def dataset_presets(interp: Interpreter) -> list[DatasetPreset]:
 
 
 def entry_point(interp: Interpreter, datasets: list[DatasetPreset]) -> dict[str, Any]:
-    """How the release's generic training script is launched and fed a dataset."""
-    facts: dict[str, Any] = {
-        "script": "scripts/training/run_recipe.py",
-        "launcher": "torchrun",
-        "recipe_flag": "--recipe",
-        "recipe_namespace": "megatron.bridge.recipes",
-        "source": "run_recipe.py usage text in the Megatron-Bridge repository; not shipped in the wheel",
-    }
+    """How the release's generic training script is launched and fed a dataset.
+
+    run_recipe.py is not in the wheel; its usage comes from the repository: 0.4-0.5's
+    scripts/training/run_recipe.py (imports DATASET_TYPES from dataset_utils; usage
+    `uv run torchrun ... run_recipe.py --recipe R --dataset llm-pretrain-mock`), and 0.6's
+    documentation (`uv run python -m torch.distributed.run scripts/training/run_recipe.py`,
+    docs.nvidia.com/nemo/megatron-bridge skills page). Both copy dataset.seq_length into
+    model.seq_length after the command-line overrides.
+    """
     if not datasets:
-        facts["dataset_flag"] = None
-        facts["note"] = (
-            "this release has no dataset presets; the recipe's own dataset config is used"
-        )
-        return facts
-    facts["dataset_flag"] = "--dataset"
+        return {
+            "script": None,
+            "dataset_flag": None,
+            "note": "this release has no dataset presets, and no run_recipe.py usage for it was "
+            "found; call the recipe from a training script of your own",
+        }
+    presets = interp.lookup(DATASET_MODULE, "DATASET_PRESETS") is not None
     pretrain = [d.name for d in datasets if "pretrain" in d.modes]
     mock = [n for n in pretrain if "mock" in n]
-    facts["pretrain_mock_dataset"] = mock[0] if mock else None
-    facts["pretrain_datasets"] = pretrain
-    facts["finetune_datasets"] = [d.name for d in datasets if "sft" in d.modes]
-    # run_recipe.py copies dataset.seq_length into model.seq_length after overrides.
-    facts["seq_length_override"] = "dataset.seq_length"
-    presets = interp.lookup(DATASET_MODULE, "LLM_FINETUNE_PRESETS")
-    if isinstance(presets, dict):
-        facts["finetune_presets"] = [n for n in presets if isinstance(n, str)]
+    facts: dict[str, Any] = {
+        "script": "scripts/training/run_recipe.py",
+        "launcher": "python -m torch.distributed.run" if presets else "torchrun",
+        "recipe_flag": "--recipe",
+        "recipe_namespace": "megatron.bridge.recipes",
+        "dataset_flag": "--dataset",
+        "pretrain_mock_dataset": mock[0] if mock else None,
+        "pretrain_datasets": pretrain,
+        "finetune_datasets": [d.name for d in datasets if "sft" in d.modes],
+        "seq_length_override": "dataset.seq_length",
+        "source": "0.6.x: Megatron-Bridge docs (skills/mlm-bridge-training); 0.4-0.5: "
+        "scripts/training/run_recipe.py usage text; dataset names: "
+        + (datasets[0].source or DATASET_MODULE),
+    }
+    finetune_presets = interp.lookup(DATASET_MODULE, "LLM_FINETUNE_PRESETS")
+    if isinstance(finetune_presets, dict):
+        facts["finetune_presets"] = [n for n in finetune_presets if isinstance(n, str)]
         facts["finetune_preset_override"] = "dataset.dataset_name"
     return facts

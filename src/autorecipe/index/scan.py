@@ -151,7 +151,9 @@ def _record(
         unknown[key] = f"{value.reason} (assigned at {slot.prov})"
         return
     if isinstance(value, Obj):
-        if path in ("peft", "comm_overlap") or (path == "model" and value.hf_model_id is None):
+        if path in ("peft", "comm_overlap", "dataset") or (
+            path == "model" and value.hf_model_id is None
+        ):
             out[key] = value.cls  # the class says what it is (LoRA, MambaModelProvider)
             prov[key] = slot.prov
         elif value.origin and path == "mixed_precision":

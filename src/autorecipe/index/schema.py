@@ -49,6 +49,9 @@ class DatasetPreset(BaseModel):
     modes: list[Mode]
     description: str | None = None
     source: str | None = None
+    # The dataset config class the preset builds (0.6.x): a VLM preset builds
+    # DirectHFSFTDatasetConfig and needs a recipe whose `dataset` field is that class.
+    builds: str | None = None
 
 
 class RecipeIndex(BaseModel):
