@@ -268,6 +268,19 @@ EXPECTED = [
     # Custom MixedPrecisionConfig instead of a preset (deepseek/h100/deepseek_v3.py:191).
     ("0.6.2", None, "deepseek_v3_pretrain_config", "mixed_precision.bf16", True),
     ("0.6.2", None, "deepseek_v3_pretrain_config", "expert_model_parallel_size", 64),
+    # Same name, two meanings: `nemotron_3_super_pretrain_config` in perf nemotronh/common.py:24
+    # aliases the 16-GPU library recipe (seq 8192, nemotron_3_super.py:56), while
+    # perf nemotronh/h100/nemotronh.py:27 imports the library's own function, which builds
+    # the 64-GPU one (seq 4096, EP 32, recipes/nemotronh/h100/nemotron_3_super.py:182-186).
+    ("0.6.2", "benchmark", "nemotron_3_super_pretrain_64gpu_b200_bf16_config", "seq_length", 8192),
+    ("0.6.2", "benchmark", "nemotron_3_super_pretrain_64gpu_h100_bf16_config", "seq_length", 4096),
+    (
+        "0.6.2",
+        "benchmark",
+        "nemotron_3_super_pretrain_64gpu_h100_bf16_config",
+        "expert_model_parallel_size",
+        32,
+    ),
     # 0.5.1: recipes/llama/llama3.py:226 and the PEFT branch at 2239-2242.
     ("0.5.1", None, "llama3_8b_pretrain_config", "context_parallel_size", 2),
     ("0.5.1", None, "llama3_8b_peft_config", "peft.dim", 8),

@@ -263,6 +263,13 @@ def build_index(source: str | Path) -> RecipeIndex:
                     evaluated[key] = (interp.run(b.func), None)
                 except RecipeRaised as exc:
                     evaluated[key] = (None, f"{exc.message} ({exc.where})")
+                except Exception as exc:  # a construct the interpreter mishandles
+                    # One recipe the scanner cannot follow must not cost the other thousand;
+                    # it is reported as wholly unknown, with the cause.
+                    reason = (
+                        f"the scanner could not follow this recipe ({type(exc).__name__}: {exc})"
+                    )
+                    evaluated[key] = (Unknown(reason), None)
             recipes.append(_entry(interp, b, prefix, evaluated[key]))
     datasets = dataset_presets(interp)
     return RecipeIndex(
