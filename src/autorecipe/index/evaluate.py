@@ -240,8 +240,8 @@ class Interpreter:
         self._depth = 0
         self._steps = 0
         # Results of argument-free calls (base recipes, _pretrain_common(), bf16_mixed()):
-        # a recipe function's result depends only on its arguments, so each is run once
-        # and every caller gets its own copy.
+        # a recipe function's result depends only on its arguments, so from its second
+        # call on, each caller gets a copy of one pristine result instead of a rerun.
         self._results: dict[int, Any] = {}
         self._class_cache: dict[int, tuple[dict[str, Any], str | None]] = {}
 
@@ -381,20 +381,30 @@ class Interpreter:
         if self._depth >= MAX_DEPTH:
             raise _OutOfBudget()
         cacheable = not args and not kwargs and fn.closure is None and fn.bound_self is None
-        key = id(fn.node)
-        if cacheable and key in self._results:
-            cached = self._results[key]
-            if isinstance(cached, _Raise):
-                raise _Raise(cached.message, cached.where)
-            return _copy_value(cached)
         if not cacheable:
             return self._run_func(fn, args, kwargs)
+        key = id(fn.node)
+        cached = self._results.get(key, _MISSING)
+        if isinstance(cached, _Raise):
+            raise _Raise(cached.message, cached.where)
+        if cached is _FIRST_CALL_DONE:
+            # Called a second time: from now on, keep a pristine copy to hand out.
+            # (Most functions run once; copying every first result would cost more.)
+            try:
+                result = self._run_func(fn, args, kwargs)
+            except _Raise as exc:
+                self._results[key] = exc
+                raise
+            self._results[key] = _copy_value(result)
+            return result
+        if cached is not _MISSING:
+            return _copy_value(cached)
         try:
             result = self._run_func(fn, args, kwargs)
         except _Raise as exc:
             self._results[key] = exc
             raise
-        self._results[key] = _copy_value(result)
+        self._results[key] = _FIRST_CALL_DONE
         return result
 
     def _run_func(self, fn: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -1286,6 +1296,7 @@ class RecipeRaised(Exception):
 
 
 _MISSING = object()
+_FIRST_CALL_DONE = object()
 
 _BUILTIN_FUNCS = {
     "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
