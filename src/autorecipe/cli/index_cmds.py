@@ -6,7 +6,7 @@ import typer
 
 from autorecipe.cli._output import console, emit_json
 
-INDEX_HELP = "Index: a bundled Megatron-Bridge version (0.6.2, 0.5.1) or an index JSON file [env: AUTORECIPE_INDEX]."
+INDEX_HELP = "Index: a bundled Megatron-Bridge version (0.6.2, 0.5.1) or an index JSON file."
 
 
 def _index_opt() -> str | None:
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         index: str | None = _index_opt(),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
-        """List recipes whose docstring claims a layout the code does not set.
+        """List recipes whose docstring or name claims what their code does not set.
 
         Example: autorecipe index lint --index 0.6.2
         """
