@@ -330,5 +330,10 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
 
 
 def _peft_scheme(fields: dict) -> str | None:
+    """The scheme name run_recipe.py takes ("lora", "dora") for the PEFT class the recipe
+    builds; `fields["peft"]` keeps the exact class (e.g. VLMLoRA)."""
     peft = fields.get("peft")
-    return peft.lower() if isinstance(peft, str) else None
+    if not isinstance(peft, str):
+        return None
+    name = peft.lower()
+    return next((scheme for scheme in ("dora", "lora") if scheme in name), name)
