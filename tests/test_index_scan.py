@@ -418,6 +418,10 @@ def test_megatron_core_values(idx062):
     # An enum member is known by its name (recipes/gemma3_vl/h100/gemma3_vl.py:73).
     gemma = find_recipe(idx062, "gemma3_vl_4b_sft_config")
     assert gemma.fields["attention_backend"] == "megatron.core.transformer.enums.AttnBackend.auto"
+    # utils/cuda_graph.py:20-23 imports CudaGraphModule under try/except ImportError and
+    # picks cuda_graph_modules or cuda_graph_scope by what the installed Megatron-Core has.
+    lightning = find_recipe(idx062, "nemotron_3_5_lightning_pretrain_8k_config")
+    assert "installed megatron.core" in lightning.unknown["cuda_graph_scope"]
     # vanilla GPT leaves TP to Megatron-Core's TransformerConfig default.
     vanilla = find_recipe(idx062, "vanilla_gpt_pretrain_1gpu_h100_bf16_config")
     assert "megatron.core" in vanilla.unknown["tensor_model_parallel_size"]

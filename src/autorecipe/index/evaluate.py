@@ -658,6 +658,13 @@ class Interpreter:
         if isinstance(target, Obj):
             if attr in target.attrs or self.default_slot(target, attr):
                 return True if name == "hasattr" else target.attrs[attr].value
+            if target.missing and name == "hasattr":
+                owner = (
+                    "the installed Megatron-Core (the model provider's TransformerConfig)"
+                    if target.hf_model_id is not None
+                    else f"code outside the recipe ({target.missing})"
+                )
+                return Unknown(f"whether {target.cls} has '{attr}' depends on {owner}")
             if target.missing:
                 return Unknown(f"{target.cls}.{attr}: {target.missing}")
             if name == "hasattr":
@@ -943,6 +950,15 @@ class Interpreter:
             )
 
     def _s_Try(self, stmt: ast.Try, frame: _Frame) -> None:
+        guarded = self._guarded_import(stmt, frame)
+        if guarded is not None:
+            # `try: from megatron.core... import X / except ImportError: X = None`: which
+            # branch runs depends on the installed package, so keep what both agree on.
+            reason = Unknown(f"whether the installed {guarded} provides it")
+            imports = next(s for s in stmt.body if isinstance(s, (ast.Import, ast.ImportFrom)))
+            self._fork(imports, reason, frame, [stmt.body + stmt.orelse, stmt.handlers[0].body])
+            self._exec_block(stmt.finalbody, frame)
+            return
         try:
             self._exec_block(stmt.body, frame)
         except _Raise:
@@ -953,6 +969,22 @@ class Interpreter:
             self._exec_block(stmt.orelse, frame)
         finally:
             self._exec_block(stmt.finalbody, frame)
+
+    def _guarded_import(self, stmt: ast.Try, frame: _Frame) -> str | None:
+        """The outside package a try/except-ImportError imports from, else None."""
+        caught = {ast.unparse(h.type) if h.type is not None else "" for h in stmt.handlers}
+        if not caught & {"ImportError", "ModuleNotFoundError", "Exception", ""}:
+            return None
+        for node in stmt.body:
+            if isinstance(node, ast.ImportFrom):
+                module = self._absolute(frame.module, node.level, node.module)
+            elif isinstance(node, ast.Import):
+                module = node.names[0].name
+            else:
+                continue
+            if not self._in_tree(module):
+                return module
+        return None
 
     def _s_With(self, stmt: ast.With, frame: _Frame) -> None:
         self._exec_block(stmt.body, frame)
@@ -1311,7 +1343,7 @@ def _compare(op: ast.cmpop, left: Any, right: Any) -> Any:
             return Unknown(f"comparison with the run-time result {side.cls}")
     if isinstance(op, (ast.Is, ast.IsNot)):
         if is_unknown(left) or is_unknown(right):
-            return Unknown("identity test on an unknown value")
+            return left if is_unknown(left) else right
         same = (
             left is right
             if (left is None or right is None or isinstance(left, bool))
