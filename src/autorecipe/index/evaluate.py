@@ -13,10 +13,29 @@ from __future__ import annotations
 
 import ast
 import copy
-import operator
 from dataclasses import dataclass
 from typing import Any
 
+from autorecipe.index.semantics import (
+    BINOPS,
+    BUILTIN_FUNCS,
+    BUILTIN_NAMES,
+    BUILTIN_TYPES,
+    EXCEPTIONS,
+    MUTATING_METHODS,
+    PURE_METHODS,
+    Builtin,
+    compare,
+    contains_unknown,
+    copy_value,
+    isinstance_of,
+    plain,
+    render,
+    restore,
+    same_value,
+    snapshot,
+    truth_of,
+)
 from autorecipe.index.source import PACKAGE, SourceTree
 from autorecipe.index.values import (
     ClassRef,
@@ -31,7 +50,6 @@ from autorecipe.index.values import (
     Unknown,
     UnknownMember,
     is_unknown,
-    to_json,
 )
 
 MAX_DEPTH = 40
@@ -97,121 +115,7 @@ def _lazy_assignment(stmt: ast.stmt) -> list[str]:
     return names
 
 
-@dataclass(frozen=True)
-class _Builtin:
-    name: str
-
-
-_BUILTIN_TYPES = {
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "list": list,
-    "tuple": tuple,
-    "dict": dict,
-    "set": set,
-}
-_EXCEPTIONS = {
-    "ValueError",
-    "TypeError",
-    "KeyError",
-    "RuntimeError",
-    "NotImplementedError",
-    "AssertionError",
-    "AttributeError",
-    "IndexError",
-    "Exception",
-    "ImportError",
-}
-_BUILTIN_NAMES = set(_BUILTIN_TYPES) | _EXCEPTIONS | {
-    "len", "min", "max", "sum", "abs", "round", "range", "isinstance", "getattr",
-    "hasattr", "setattr", "sorted", "enumerate", "zip", "any", "all", "print", "reversed",
-    "None", "True", "False", "divmod", "super", "callable", "repr", "type", "iter", "next",
-}  # fmt: skip
-
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.BitOr: operator.or_,
-    ast.BitAnd: operator.and_,
-}
-_CMPOPS = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-}
-_PURE_METHODS = {
-    str: {"lower", "upper", "startswith", "endswith", "replace", "split", "strip", "format",
-          "join", "removesuffix", "removeprefix", "rstrip", "lstrip", "title", "count", "find"},
-    list: {"copy", "index", "count"},
-    tuple: {"index", "count"},
-    dict: {"get", "copy", "items", "keys", "values"},
-    set: {"copy", "union"},
-}  # fmt: skip
-_MUTATING_METHODS = {
-    list: {"append", "extend", "insert", "pop", "remove", "clear", "sort"},
-    dict: {"update", "pop", "setdefault", "clear"},
-    set: {"add", "update", "discard"},
-}
 _HF_FACTORIES = {"from_hf_pretrained", "from_pretrained", "from_hf_config"}
-
-
-def _plain(value: Any) -> bool:
-    return to_json(value)[0]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, Slot) and isinstance(b, Slot):
-        return _same(a.value, b.value)
-    if a is b:
-        return True
-    if _plain(a) and _plain(b):
-        return type(a) is type(b) and a == b
-    return False
-
-
-def _truth(value: Any) -> bool | Unknown:
-    if isinstance(value, Unknown):
-        return value
-    if isinstance(value, Obj) and value.opaque:
-        return Unknown(f"truth of the run-time result {value.cls}")
-    if isinstance(value, (Obj, Func, ClassRef, ModuleRef, External, Partial, Method, _Builtin)):
-        return True
-    try:
-        if isinstance(value, (list, tuple, dict, set)) and any(is_unknown(v) for v in value):
-            return bool(value)
-        return bool(value)
-    except Exception:
-        return Unknown("truth value cannot be read statically")
-
-
-def _contains_unknown(value: Any) -> Unknown | None:
-    if isinstance(value, Unknown):
-        return value
-    if isinstance(value, (list, tuple, set)):
-        for v in value:
-            u = _contains_unknown(v)
-            if u:
-                return u
-    if isinstance(value, dict):
-        for v in list(value.keys()) + list(value.values()):
-            u = _contains_unknown(v)
-            if u:
-                return u
-    return None
 
 
 class _Frame:
@@ -367,7 +271,7 @@ class Interpreter:
             return self.construct(fn, args, kwargs)
         if isinstance(fn, Method):
             return self._call_method(fn.obj, fn.name, args, kwargs)
-        if isinstance(fn, _Builtin):
+        if isinstance(fn, Builtin):
             return self._call_builtin(fn.name, args, kwargs)
         if isinstance(fn, External):
             return self._call_external(fn, args, kwargs)
@@ -395,10 +299,10 @@ class Interpreter:
             except _Raise as exc:
                 self._results[key] = exc
                 raise
-            self._results[key] = _copy_value(result)
+            self._results[key] = copy_value(result)
             return result
         if cached is not _MISSING:
-            return _copy_value(cached)
+            return copy_value(cached)
         try:
             result = self._run_func(fn, args, kwargs)
         except _Raise as exc:
@@ -481,7 +385,7 @@ class Interpreter:
         if declared is None:
             return None
         value = declared.value
-        value = self.construct(value, [], {}) if isinstance(value, ClassRef) else _copy_value(value)
+        value = self.construct(value, [], {}) if isinstance(value, ClassRef) else copy_value(value)
         slot = Slot(value, declared.prov, True)
         obj.attrs[name] = slot
         return slot
@@ -529,8 +433,8 @@ class Interpreter:
                     return self._eval(kw.value, frame)
                 if kw.arg == "default_factory":
                     factory = self._eval(kw.value, frame)
-                    if isinstance(factory, _Builtin) and factory.name in _BUILTIN_TYPES:
-                        return _BUILTIN_TYPES[factory.name]()
+                    if isinstance(factory, Builtin) and factory.name in BUILTIN_TYPES:
+                        return BUILTIN_TYPES[factory.name]()
                     if isinstance(factory, ClassRef):
                         return factory
                     if isinstance(factory, Func):
@@ -547,11 +451,11 @@ class Interpreter:
         if last in _HF_FACTORIES:
             return self._hf_handle(last, args)
         if name in ("copy.deepcopy", "copy.copy") and args:
-            return _copy_value(args[0])
+            return copy_value(args[0])
         if name == "functools.partial" and args:
             return Partial(args[0], list(args[1:]), dict(kwargs))
         if name == "dataclasses.replace" and args and isinstance(args[0], Obj):
-            new = _copy_value(args[0])
+            new = copy_value(args[0])
             for key, value in kwargs.items():
                 new.attrs[key] = Slot(value, self._kw_sites.get(key, self._call_site))
             return new
@@ -585,16 +489,16 @@ class Interpreter:
                 hf_prov=obj.hf_prov,
                 opaque=True,
             )
-        for typ, methods in _PURE_METHODS.items():
+        for typ, methods in PURE_METHODS.items():
             if isinstance(obj, typ) and name in methods:
-                u = _contains_unknown([obj, *args, *kwargs.values()])
+                u = contains_unknown([obj, *args, *kwargs.values()])
                 if u:
                     return Unknown(u.reason)
                 try:
                     return getattr(obj, name)(*args, **kwargs)
                 except Exception as exc:
                     return Unknown(f"{type(obj).__name__}.{name}() fails statically: {exc}")
-        for typ, methods in _MUTATING_METHODS.items():
+        for typ, methods in MUTATING_METHODS.items():
             if isinstance(obj, typ) and name in methods:
                 self._touch(obj)
                 try:
@@ -612,9 +516,9 @@ class Interpreter:
         return Obj(cls=cls, hf_model_id=hf_id or "", hf_prov=self._call_site)
 
     def _call_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if name in _EXCEPTIONS:
+        if name in EXCEPTIONS:
             message = args[0] if args else ""
-            return ExcValue(name, message if isinstance(message, str) else _render(message))
+            return ExcValue(name, message if isinstance(message, str) else render(message))
         if name == "print":
             return None
         if name in ("getattr", "hasattr"):
@@ -628,19 +532,19 @@ class Interpreter:
             self._set_attr(args[0], args[1], args[2], self._call_site)
             return None
         if name == "isinstance" and len(args) == 2:
-            return _isinstance(args[0], args[1])
+            return isinstance_of(args[0], args[1])
         if name == "super":
             return Unknown("super() is not followed")
-        u = _contains_unknown(list(args) + list(kwargs.values()))
+        u = contains_unknown(list(args) + list(kwargs.values()))
         if u:
             return Unknown(u.reason)
-        if any(not _plain(a) and not isinstance(a, (list, tuple, dict)) for a in args):
+        if any(not plain(a) and not isinstance(a, (list, tuple, dict)) for a in args):
             if name == "len" and args and isinstance(args[0], (list, tuple, dict, str)):
                 return len(args[0])
             if name == "callable":
-                return isinstance(args[0], (Func, ClassRef, Partial, External, _Builtin))
+                return isinstance(args[0], (Func, ClassRef, Partial, External, Builtin))
             return Unknown(f"{name}() of a value that cannot be read statically")
-        fn = _BUILTIN_TYPES.get(name) or _BUILTIN_FUNCS.get(name)
+        fn = BUILTIN_TYPES.get(name) or BUILTIN_FUNCS.get(name)
         if fn is None:
             return Unknown(f"{name}() is not followed")
         try:
@@ -734,7 +638,7 @@ class Interpreter:
             and value.obj.hf_model_id is not None
         ):
             return Method(value.obj, name)
-        if isinstance(value, (str, list, dict, tuple, set)) or _plain(value):
+        if isinstance(value, (str, list, dict, tuple, set)) or plain(value):
             return Method(value, name)
         return Unknown(f"attribute {name} cannot be read statically")
 
@@ -774,11 +678,11 @@ class Interpreter:
                 outcome = signal
             journal = self._journals.pop()
             after = {
-                key: (container, _snapshot(container)) for key, (container, _) in journal.items()
+                key: (container, snapshot(container)) for key, (container, _) in journal.items()
             }
             results.append((outcome, after, dict(frame.locals)))
             for container, saved in journal.values():
-                _restore(container, saved)
+                restore(container, saved)
             frame.locals.clear()
             frame.locals.update(before_locals)
         live = [r for r in results if not isinstance(r[0], _Raise)]
@@ -793,7 +697,7 @@ class Interpreter:
         outcomes = [r[0] for r in live]
         if any(isinstance(o, _Return) for o in outcomes):
             values = [o.value if isinstance(o, _Return) else reason for o in outcomes]
-            raise _Return(values[0] if all(_same(values[0], v) for v in values) else reason)
+            raise _Return(values[0] if all(same_value(values[0], v) for v in values) else reason)
         if len(live) == 1 and live[0][0] is not None:
             raise live[0][0]
 
@@ -804,14 +708,14 @@ class Interpreter:
                 containers[key] = container
         for key, container in containers.items():
             states = [
-                after[key][1] if key in after else _snapshot(container) for _, after, _ in live
+                after[key][1] if key in after else snapshot(container) for _, after, _ in live
             ]
             self._touch(container)
             if isinstance(container, dict):
                 merged: dict = {}
                 for name in dict.fromkeys(k for s in states for k in s):
                     vals = [s.get(name, _MISSING) for s in states]
-                    if all(_same(vals[0], v) for v in vals):
+                    if all(same_value(vals[0], v) for v in vals):
                         merged[name] = vals[0]
                     else:
                         sample = next(v for v in vals if v is not _MISSING)
@@ -821,13 +725,13 @@ class Interpreter:
                 container.clear()
                 container.update({k: v for k, v in merged.items() if v is not _MISSING})
             elif isinstance(container, (list, set)):
-                if all(_same(list(states[0]), list(s)) for s in states):
-                    _restore(container, states[0])
+                if all(same_value(list(states[0]), list(s)) for s in states):
+                    restore(container, states[0])
                 else:
-                    _restore(container, type(container)([reason]))
+                    restore(container, type(container)([reason]))
         for name in dict.fromkeys(k for _, _, loc in live for k in loc):
             vals = [loc.get(name, before_locals.get(name, _MISSING)) for _, _, loc in live]
-            if all(_same(vals[0], v) for v in vals):
+            if all(same_value(vals[0], v) for v in vals):
                 if vals[0] is not _MISSING:
                     frame.locals[name] = vals[0]
             else:
@@ -901,7 +805,7 @@ class Interpreter:
                     pass
 
     def _s_If(self, stmt: ast.If, frame: _Frame) -> None:
-        cond = _truth(self._eval(stmt.test, frame))
+        cond = truth_of(self._eval(stmt.test, frame))
         if isinstance(cond, Unknown):
             self._fork(stmt.test, cond, frame, [stmt.body, stmt.orelse])
         else:
@@ -941,11 +845,11 @@ class Interpreter:
         raise _Raise(message, frame.where(stmt))
 
     def _s_Assert(self, stmt: ast.Assert, frame: _Frame) -> None:
-        cond = _truth(self._eval(stmt.test, frame))
+        cond = truth_of(self._eval(stmt.test, frame))
         if cond is False:
             msg = self._eval(stmt.msg, frame) if stmt.msg is not None else ast.unparse(stmt.test)
             raise _Raise(
-                f"AssertionError: {msg if isinstance(msg, str) else _render(msg)}",
+                f"AssertionError: {msg if isinstance(msg, str) else render(msg)}",
                 frame.where(stmt),
             )
 
@@ -1058,8 +962,8 @@ class Interpreter:
                 return self._resolve(scope, node.id)
         if node.id in frame.globals:
             return self._resolve(frame.globals, node.id)
-        if node.id in _BUILTIN_NAMES:
-            return _Builtin(node.id)
+        if node.id in BUILTIN_NAMES:
+            return Builtin(node.id)
         return Unknown(f"name '{node.id}' is not defined in {frame.file}")
 
     def _e_Attribute(self, node: ast.Attribute, frame: _Frame) -> Any:
@@ -1098,8 +1002,8 @@ class Interpreter:
         for side in (left, right):
             if is_unknown(side):
                 return side
-        fn = _BINOPS.get(type(op))
-        if fn is None or not (_plain(left) or isinstance(left, (list, tuple, dict))):
+        fn = BINOPS.get(type(op))
+        if fn is None or not (plain(left) or isinstance(left, (list, tuple, dict))):
             return Unknown("arithmetic on values that cannot be read statically")
         try:
             return fn(left, right)
@@ -1109,7 +1013,7 @@ class Interpreter:
     def _e_UnaryOp(self, node: ast.UnaryOp, frame: _Frame) -> Any:
         value = self._eval(node.operand, frame)
         if isinstance(node.op, ast.Not):
-            truth = _truth(value)
+            truth = truth_of(value)
             return truth if is_unknown(truth) else not truth
         if is_unknown(value) or not isinstance(value, (int, float)):
             return value if is_unknown(value) else Unknown("unary operator on a non-number")
@@ -1125,7 +1029,7 @@ class Interpreter:
         value: Any = None
         for operand in node.values:
             value = self._eval(operand, frame)
-            truth = _truth(value)
+            truth = truth_of(value)
             if is_unknown(truth):
                 pending = pending or truth
                 continue
@@ -1138,7 +1042,7 @@ class Interpreter:
         result: Any = True
         for op, right_node in zip(node.ops, node.comparators, strict=False):
             right = self._eval(right_node, frame)
-            outcome = _compare(op, left, right)
+            outcome = compare(op, left, right)
             if is_unknown(outcome):
                 result = outcome
             elif outcome is False:
@@ -1147,12 +1051,12 @@ class Interpreter:
         return result
 
     def _e_IfExp(self, node: ast.IfExp, frame: _Frame) -> Any:
-        cond = _truth(self._eval(node.test, frame))
+        cond = truth_of(self._eval(node.test, frame))
         if is_unknown(cond):
             a, b = self._eval(node.body, frame), self._eval(node.orelse, frame)
             return (
                 a
-                if _same(a, b)
+                if same_value(a, b)
                 else Unknown(f"depends on a run-time condition ({ast.unparse(node.test)[:80]})")
             )
         return self._eval(node.body if cond else node.orelse, frame)
@@ -1170,8 +1074,8 @@ class Interpreter:
         value = self._eval(node.value, frame)
         if is_unknown(value):
             return value
-        if not _plain(value):
-            return _render(value)
+        if not plain(value):
+            return render(value)
         spec = self._eval(node.format_spec, frame) if node.format_spec is not None else ""
         try:
             value = repr(value) if node.conversion == ord("r") else value
@@ -1261,7 +1165,7 @@ class Interpreter:
                 self._assign(gen.target, item, inner, frame.file)
                 ok = True
                 for cond in gen.ifs:
-                    truth = _truth(self._eval(cond, inner))
+                    truth = truth_of(self._eval(cond, inner))
                     if is_unknown(truth):
                         return truth
                     ok = ok and truth
@@ -1329,123 +1233,3 @@ class RecipeRaised(Exception):
 
 _MISSING = object()
 _FIRST_CALL_DONE = object()
-
-_BUILTIN_FUNCS = {
-    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
-    "range": range, "sorted": sorted, "enumerate": enumerate, "zip": zip, "any": any,
-    "all": all, "reversed": reversed, "divmod": divmod, "repr": repr, "iter": iter,
-}  # fmt: skip
-
-
-def _compare(op: ast.cmpop, left: Any, right: Any) -> Any:
-    for side in (left, right):
-        if isinstance(side, Obj) and side.opaque:
-            return Unknown(f"comparison with the run-time result {side.cls}")
-    if isinstance(op, (ast.Is, ast.IsNot)):
-        if is_unknown(left) or is_unknown(right):
-            return left if is_unknown(left) else right
-        same = (
-            left is right
-            if (left is None or right is None or isinstance(left, bool))
-            else _same(left, right)
-        )
-        return same if isinstance(op, ast.Is) else not same
-    u = _contains_unknown([left, right])
-    if u:
-        return Unknown(u.reason)
-    if isinstance(op, (ast.Eq, ast.NotEq)) and not (_plain(left) and _plain(right)):
-        same = _same(left, right)
-        if not same and (isinstance(left, Obj) or isinstance(right, Obj)):
-            same = False
-        return same if isinstance(op, ast.Eq) else not same
-    try:
-        return _CMPOPS[type(op)](left, right)
-    except Exception:
-        return Unknown("comparison of values that cannot be read statically")
-
-
-def _isinstance(value: Any, cls: Any) -> Any:
-    if isinstance(cls, tuple):
-        outcomes = [_isinstance(value, c) for c in cls]
-        if any(o is True for o in outcomes):
-            return True
-        return next((o for o in outcomes if is_unknown(o)), False)
-    if is_unknown(value):
-        return value
-    if isinstance(cls, _Builtin) and cls.name in _BUILTIN_TYPES:
-        if isinstance(value, Obj):
-            return False
-        return isinstance(value, _BUILTIN_TYPES[cls.name])
-    name = (
-        cls.node.name
-        if isinstance(cls, ClassRef)
-        else getattr(cls, "dotted", "").rsplit(".", 1)[-1]
-    )
-    if isinstance(value, Obj):
-        return True if value.cls == name else Unknown(f"whether a {value.cls} is a {name}")
-    if _plain(value) and not isinstance(value, External):
-        return False
-    return Unknown(f"isinstance() on a value that cannot be read statically ({name})")
-
-
-def _render(value: Any) -> str:
-    if isinstance(value, Unknown):
-        return "<run-time value>"
-    ok, j = to_json(value)
-    return str(j) if ok else f"<{type(value).__name__}>"
-
-
-def _snapshot(container: Any) -> Any:
-    return copy.copy(container)
-
-
-def _restore(container: Any, saved: Any) -> None:
-    if isinstance(container, dict):
-        container.clear()
-        container.update(saved)
-    elif isinstance(container, list):
-        container[:] = list(saved)
-    elif isinstance(container, set):
-        container.clear()
-        container.update(saved)
-
-
-def _copy_value(value: Any, memo: dict | None = None) -> Any:
-    """A deep copy of the mutable parts (objects, lists, dicts); the rest is shared."""
-    kind = type(value)
-    if kind is not Obj and kind is not list and kind is not dict:
-        return value
-    memo = {} if memo is None else memo
-    done = memo.get(id(value))
-    if done is not None:
-        return done
-    if kind is list:
-        new_list: list = []
-        memo[id(value)] = new_list
-        new_list.extend(_copy_value(v, memo) for v in value)
-        return new_list
-    if kind is dict:
-        new_dict: dict = {}
-        memo[id(value)] = new_dict
-        new_dict.update((k, _copy_value(v, memo)) for k, v in value.items())
-        return new_dict
-    new = Obj(
-        value.cls,
-        {},
-        value.missing,
-        value.origin,
-        value.hf_model_id,
-        value.hf_prov,
-        value.classref,
-        value.opaque,
-    )
-    memo[id(value)] = new
-    attrs = {}
-    for key, slot in value.attrs.items():
-        inner = slot.value
-        if type(inner) is Obj or type(inner) is list or type(inner) is dict:
-            attrs[key] = Slot(_copy_value(inner, memo), slot.prov, slot.default)
-        else:
-            attrs[key] = Slot(inner, slot.prov, slot.default)
-    new.attrs = attrs
-    return new
