@@ -28,6 +28,8 @@ from autorecipe.index.values import (
 
 @dataclass(frozen=True)
 class Builtin:
+    """A Python builtin named in the source (len, isinstance, ValueError, ...)."""
+
     name: str
 
 
