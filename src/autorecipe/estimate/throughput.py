@@ -186,14 +186,22 @@ def estimate_throughput(
         )
         ffn = (spec.moe_intermediate_size or h) / etp
         eff_expert = gemm_eff / (1 + g0 / ffn + g0 / tokens_per_expert)
-    eff_attn = p.attn_eff / (1 + g0 / n_tok)
+    # Flash attention's tiles shrink with the head width and, for sliding-window layers, with
+    # the window; the keys a query sees per CP rank bound the work per tile.
+    eff_attn = p.attn_eff / (1 + p.attn_half_head_dim / work.head_dim + g0 / (seq_len / cp))
+    eff_window = p.attn_eff / (
+        1 + p.attn_half_head_dim / work.head_dim + g0 / min(work.window or seq_len, seq_len / cp)
+    )
     # PEFT: base weights are frozen, so their weight-gradient GEMMs (1/3 of the work) do not run.
     gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
 
     per_layer = counts.total
     t_dense_l = work.dense_gemm * mb_share / per_layer / (peak * eff_dense) * gemm_factor
     t_expert_l = work.expert_gemm * mb_share / per_layer / (peak * eff_expert) * gemm_factor
-    t_attn_l = work.attention_core * mb_share / per_layer / (peak_bf16 * eff_attn)
+    full_core = work.attention_core - work.window_core
+    t_attn_l = (
+        (full_core / eff_attn + work.window_core / eff_window) * mb_share / per_layer / peak_bf16
+    )
     moe_share = counts.moe / per_layer
     k = spec.num_experts_per_tok or 0
     elem_bytes_l = p.elementwise_bytes * n_tok / sp_split * h * (1 + k * moe_share)

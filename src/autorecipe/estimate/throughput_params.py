@@ -25,6 +25,8 @@ class ThroughputParams:
     gemm_half_size: float
     # Fraction of the bf16 peak fused (flash) attention reaches; attention stays bf16 in FP8 runs.
     attn_eff: float
+    # Head width (elements) at which flash attention's efficiency halves.
+    attn_half_head_dim: float
     # HBM bytes moved by element-wise work (norms, activations, casts, residuals) per token,
     # per hidden unit, per layer, forward + backward.
     elementwise_bytes: float

@@ -30,7 +30,10 @@ class TokenWork:
     """Training FLOPs per token (forward + backward), by kind, and the layer counts."""
 
     total: float
-    attention_core: float
+    attention_core: float  # all attention layers, sliding-window ones included
+    window_core: float  # the sliding-window layers' share of attention_core
+    window: int | None
+    head_dim: float  # query/key width per head: what sets flash attention's tile efficiency
     expert_gemm: float
     logits: float
     layers: LayerCounts
@@ -73,9 +76,17 @@ def token_work(spec: ModelSpec, seq_len: int, *, tp: int = 1) -> TokenWork:
     core = sum(
         _core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer in _ATTENTION_MIXERS
     )
+    window_core = sum(_core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer == "swa")
+    if spec.is_mla:
+        head_dim = float((spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0))
+    else:
+        head_dim = float(spec.head_dim)
     return TokenWork(
         total=training_flops_per_token(spec, seq_len, tp=tp),
         attention_core=6.0 * core,
+        window_core=6.0 * window_core,
+        window=spec.sliding_window if window_core else None,
+        head_dim=head_dim,
         expert_gemm=experts,
         logits=6.0 * h * spec.vocab_size,
         layers=counts,
