@@ -118,13 +118,14 @@ def test_weights_mixtral_with_experts_sharded_like_dense():
     assert close(ours, expected), (ours, expected)
 
 
-def _first_stage_activations(spec, layout, seq_len, world):
+def _first_stage_activations(spec, layout, seq_len, world, cross_entropy="native"):
     shapes = model_shapes(spec)
     stage = layers_per_stage(shapes.num_layers, layout)[0]
     dp = world // (layout.tp * layout.pp * layout.cp)
     stored, transient = stage_activation_bytes(
-        shapes, layout, stage, seq_len=seq_len, microbatches=layout.gbs // (layout.mbs * dp)
-    )
+        shapes, layout, stage, seq_len=seq_len, microbatches=layout.gbs // (layout.mbs * dp),
+        cross_entropy=cross_entropy,
+    )  # fmt: skip
     return stored, transient
 
 
@@ -156,12 +157,27 @@ def test_activations_gpt3_175b_interleaved():
 
 
 def test_activations_gpt3_1b3_no_pipeline_includes_logits():
-    # PP = 1: the formula adds the output layer's input and the fp32 logits, 4·s·b·(h + V)
+    # PP = 1: the formula adds the output layer's input and the fp32 logits, 4·s·b·(h + V);
+    # the "megatron-lm" cross-entropy option reproduces that term
     s, h, L, V, t = 2048, 2048, 24, 50304, 2
     expected = (s * h * 34 * L + 8 * s + s * h + 4 * s * h * (1 + V / h)) / t
     layout = Layout(tp=2, dp=4, sp=True, gbs=64, recompute="selective")
-    stored, transient = _first_stage_activations(GPT3_1B3, layout, s, 8)
+    stored, transient = _first_stage_activations(GPT3_1B3, layout, s, 8, "megatron-lm")
     assert close(stored + transient, expected), (stored + transient, expected)
+
+
+@pytest.mark.parametrize("kernel, per_h, per_v", [("native", 2, 6), ("te", 2, 2)])
+def test_logits_by_cross_entropy_kernel(kernel, per_h, per_v):
+    # what estimate_memory uses: bf16 output-layer input; Megatron's native CE keeps the bf16
+    # logits while it builds an fp32 softmax (6 B per vocab entry), TE's writes the gradient
+    # into the bf16 logits in place (2 B); the layers' part is the same as the formula's
+    s, h, V, t = 2048, 2048, 50304, 2
+    layout = Layout(tp=2, dp=4, sp=True, gbs=64, recompute="selective")
+    stored, transient = _first_stage_activations(GPT3_1B3, layout, s, 8, kernel)
+    mlm_stored, mlm_transient = _first_stage_activations(GPT3_1B3, layout, s, 8, "megatron-lm")
+    assert stored == mlm_stored
+    assert close(transient, s * (per_h * h + per_v * V) / t), transient
+    assert (transient < mlm_transient) == (kernel == "te")
 
 
 def test_tp_without_sp_matches_korthikanti_per_layer():

@@ -24,7 +24,7 @@ from autorecipe.catalog import params
 from autorecipe.catalog.layers import LayerKind, is_gated, layer_kinds
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.stages import Stage, layers_per_stage
+from autorecipe.layout.stages import Stage, decoder_layer_count, stage_split
 from autorecipe.result import Memory, MemoryBreakdown
 
 GIB = 1024**3
@@ -76,6 +76,18 @@ LOW_PRECISION_INPUTS = {
     "shared_act_out",
 }
 LOW_PRECISION_ACT_SCALE = {"bf16": 1.0, "fp8": 0.5, "mxfp8": 0.5 + 1 / 64, "nvfp4": 0.25 + 1 / 32}
+# Saved twice in low precision: Transformer Engine's attention keeps its 16-bit output for its
+# own backward (dO·O), and linear_proj keeps the low-precision cast of the same tensor
+KEPT_BOTH = {"attn_out"}
+# Bytes per token of the output layer's input (per hidden unit) and of the logits (per
+# vocabulary entry) while the loss runs, by cross-entropy implementation:
+# - "te": Transformer Engine's parallel_cross_entropy writes the gradient into the bf16
+#   logits in place and saves that tensor (cross_entropy_fusion_impl="te");
+# - "native": Megatron's fused and unfused vocab-parallel CE cast the bf16 logits to fp32
+#   (calculate_logits_max) and save the fp32 softmax, while the caller still holds the bf16
+#   logits: 2 + 4 B per entry at the peak;
+# - "megatron-lm": theoretical_memory_usage.py's 4·s·b·h·(1 + V/h), fp32 input and logits.
+LOGIT_BYTES = {"te": (2.0, 2.0), "native": (2.0, 6.0), "megatron-lm": (4.0, 4.0)}
 
 
 @dataclass(frozen=True, eq=False)  # identity hashing: one shared object per layer kind
@@ -306,8 +318,12 @@ def layer_activation_bytes_per_token(
     s² term); MLP fc1 output and activation 4f, or 6f when gated (fc1 is 2f wide); MoE:
     k routed copies of each token and the expert widths; 1-byte dropout masks when hidden
     dropout is on. Selective recompute drops what its modules recompute; low-precision
-    training keeps the linear layers' saved inputs in that format. Without SP the "rep"
-    part stays whole on every TP rank.
+    training keeps the linear layers' saved inputs in that format (the attention output
+    also at 16 bit, which attention's own backward needs). Without SP the "rep" part
+    stays whole on every TP rank. These are the tensors Transformer Engine's layers save
+    (fused norm + linear: norm input and output; flash/fused attention: Q, K, V, output
+    and fp32 softmax statistics, which are small and left out; SwiGLU: fc1 output; fc2:
+    the activation output), which for a GPT layer is Korthikanti's 34·h less the masks.
     """
     t = layout.tp
     dropped: set[str] = set()
@@ -319,8 +335,8 @@ def layer_activation_bytes_per_token(
     for name, where, size in layer.acts:
         if name in dropped:
             continue
-        if name in LOW_PRECISION_INPUTS:
-            size *= scale
+        if name in LOW_PRECISION_INPUTS and scale != 1.0:
+            size *= scale + (1.0 if name in KEPT_BOTH else 0.0)
         if where == "rep":
             rep += size
         elif where == "kv":
@@ -352,8 +368,13 @@ def stage_activation_bytes(
     microbatches: int,
     precision: str = "bf16",
     offloaded_layers: int = 0,
+    cross_entropy: str = "native",
 ) -> tuple[float, float]:
-    """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`."""
+    """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`.
+
+    `cross_entropy` ("te", "native" or "megatron-lm") sets the loss's bytes (LOGIT_BYTES);
+    "megatron-lm" reproduces theoretical_memory_usage.py's fp32 term.
+    """
     if not stage.layers and not stage.mtp_layers:
         return 0.0, 0.0
     tokens = seq_len * layout.mbs / layout.cp
@@ -392,8 +413,9 @@ def stage_activation_bytes(
         # in-flight microbatch
         stored += (chunks / v) * tokens * (8 + (shapes.h / sp_div if shapes.dropout else 0))
     if stage.has_output:
-        # output-layer input (fp32 after the final norm) and fp32 logits over the local vocab
-        transient += 4 * tokens * (shapes.h + shapes.vocab) / layout.tp
+        # the output layer's input and the logits over the local vocabulary while the loss runs
+        per_h, per_v = LOGIT_BYTES[cross_entropy]
+        transient += tokens * (per_h * shapes.h + per_v * shapes.vocab) / layout.tp
     if shapes.experts and layout.ep > 1:
         # all-to-all dispatch send + receive buffers for one layer's routed tokens
         transient += 2 * shapes.topk * (tokens / sp_div) * shapes.h * 2
@@ -431,9 +453,16 @@ class Knobs:
     low_precision_params: bool = False
     # model.cpu_offloading_num_layers: activations of that many layers per chunk on the CPU
     offloaded_layers: int = 0
+    # model.cross_entropy_fusion_impl when cross_entropy_loss_fusion is on ("te"), else
+    # "native" (Megatron's default); see LOGIT_BYTES
+    cross_entropy: str = "native"
+    # optimizer.optimizer: "adam", or Muon ("muon"; "dist_muon" shards it layer-wise over DP)
+    optimizer: str = "adam"
 
 
 DEFAULT_KNOBS = Knobs()
+MUON_OPTIMIZERS = ("muon", "dist_muon")
+MUON_BYTES = 8.0  # fp32 main weight + fp32 momentum (megatron/core/optimizer/muon.py)
 # Bytes per linear parameter when the weights live only in the low-precision format
 # (row-wise and column-wise copies, with block scales)
 LOW_PRECISION_PARAM_BYTES = {"fp8": 2.0, "mxfp8": 2.0 + 2.0 / 32, "nvfp4": 1.0 + 2.0 / 16}
@@ -460,6 +489,16 @@ def _state_bytes(
         weight_bytes = 2.0 * total + LOW_PRECISION_WEIGHT_BYTES.get(precision, 0.0) * params.linear
     grad, optim = knobs.grad_bytes, knobs.optimizer_bytes
     dense_shard = dp * layout.cp
+    if knobs.optimizer in MUON_OPTIMIZERS and mode != "peft":
+        # Megatron's Muon: fp32 main weights + one momentum buffer for the linear weights,
+        # Adam (main weights + m, v) for the rest; "dist_muon" (LayerWiseDistributedOptimizer)
+        # gives each DP rank whole parameters' state, ≈ 1/DP of it (experts over expert-DP)
+        per_param = (MUON_BYTES * params.linear + optim * (total - params.linear)) / max(total, 1)
+        if knobs.optimizer == "dist_muon":
+            optimizer = per_param * (params.dense / dense_shard + params.expert / edp)
+        else:
+            optimizer = per_param * total
+        return weight_bytes, grad * total, optimizer
     if mode == "peft":
         shard = dense_shard if layout.use_distributed_optimizer else 1
         return weight_bytes + 2.0 * params.lora, grad * params.lora, optim * params.lora / shard
@@ -494,7 +533,7 @@ def memory_by_stage(
     dp = world // (layout.tp * layout.pp * layout.cp)
     edp = max(world // (layout.etp * layout.ep * layout.pp), 1)
     microbatches = max(layout.gbs // (layout.mbs * dp), 1)
-    stages = layers_per_stage(shapes.num_layers, layout, shapes.mtp_layers)
+    stages = stage_split(shapes.num_layers, layout, shapes.mtp_layers)[0]
     out = []
     for stage in stages:
         params = stage_params(
@@ -507,6 +546,7 @@ def memory_by_stage(
         stored, transient = stage_activation_bytes(
             shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
             precision=precision, offloaded_layers=knobs.offloaded_layers,
+            cross_entropy=knobs.cross_entropy,
         )  # fmt: skip
         tensors = weights + grads + optim + stored + transient
         other = RUNTIME_RESERVE_GIB * GIB + FRAGMENTATION * tensors + transient
@@ -527,13 +567,22 @@ def assumptions(
             if layout.use_megatron_fsdp
             else "no distributed optimizer: full optimizer state on every GPU"
         ),
-        "activations: Korthikanti et al. 2022 with flash attention (no s² term), GQA and "
-        "gated-MLP widths, 16-bit; the peak in-flight microbatches of the pipeline schedule",
+        "activations: what Transformer Engine's layers save (Korthikanti et al. 2022 without "
+        "dropout masks; flash attention, no s² term), GQA and gated-MLP widths, 16-bit; the "
+        "peak in-flight microbatches of the pipeline schedule",
         "other: usable memory already excludes the CUDA context; "
         f"{RUNTIME_RESERVE_GIB:g} GiB for NCCL buffers and cuBLAS/TE workspaces, "
-        f"{FRAGMENTATION:.0%} allocator fragmentation, transient logits (fp32) and recompute buffers",
+        f"{FRAGMENTATION:.0%} allocator fragmentation, recompute buffers and the logits while "
+        "the loss runs (bf16 logits + fp32 softmax; bf16 only with TE's fused cross entropy)",
         "the stage that holds the most is reported",
     ]
+    assumed = stage_split(decoder_layer_count(spec), layout, int(spec.mtp_num_layers or 0))[1]
+    if assumed:
+        notes.append(
+            f"the {decoder_layer_count(spec)} layers do not split evenly over PP×VP = "
+            f"{layout.pp}×{layout.vp or 1}: sized with pipeline_model_parallel_layout "
+            f"{assumed!r} (set it, or num_layers_in_first/last_pipeline_stage)"
+        )
     if spec.is_moe:
         notes.append(
             "MoE: balanced routing (no token dropping); dispatcher send/receive buffers for one "
@@ -632,6 +681,11 @@ def summarize(
             f"recipe settings: main grads {knobs.grad_bytes:g} B/param, optimizer state "
             f"{knobs.optimizer_bytes:g} B/param"
             + (", weights kept only in low precision" if knobs.low_precision_params else "")
+            + (
+                f", {knobs.optimizer} (fp32 main weights + momentum for linear weights)"
+                if knobs.optimizer in MUON_OPTIMIZERS
+                else ""
+            )
             + (
                 f", activations of {knobs.offloaded_layers} layer(s) offloaded to CPU"
                 if knobs.offloaded_layers

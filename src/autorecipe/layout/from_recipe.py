@@ -151,11 +151,17 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
     offloaded = (
         _int(f, "model.cpu_offloading_num_layers", 0) if f.get("model.cpu_offloading") else 0
     )
+    # Megatron-Core's TE cross entropy only runs when the loss fusion is on
+    te_loss = f.get("model.cross_entropy_loss_fusion", True) is not False and (
+        f.get("model.cross_entropy_fusion_impl") == "te"
+    )
     return Knobs(
         grad_bytes=4.0 if fp32_grads is not False else 2.0,
         optimizer_bytes=optimizer,
         low_precision_params=low_params,
         offloaded_layers=offloaded or 0,
+        cross_entropy="te" if te_loss else "native",
+        optimizer=str(f.get("optimizer.optimizer") or "adam"),
     )
 
 

@@ -223,3 +223,37 @@ def layers_per_stage(num_layers: int, layout: Layout, mtp_layers: int = 0) -> li
         )
         for r in range(p)
     ]
+
+
+def stage_split(
+    num_layers: int, layout: Layout, mtp_layers: int = 0
+) -> tuple[list[Stage], str | None]:
+    """The stages Megatron would build, or — when the layout sets no split of its own and the
+    layers do not divide over PP×VP — the balanced pipeline layout that makes it legal.
+
+    Returns (stages, the pipeline_model_parallel_layout assumed, or None when none was).
+    A layout whose own split settings are illegal still raises StageSplitError.
+
+    Example:
+        >>> stage_split(61, Layout(pp=16), mtp_layers=1)[1]
+        'Et*3|t*4|…|t*4|t*3|t*3mL'
+    """
+    try:
+        return layers_per_stage(num_layers, layout, mtp_layers), None
+    except StageSplitError:
+        own_split = (
+            layout.pipeline_layout
+            or layout.first_stage_layers is not None
+            or layout.last_stage_layers is not None
+            or layout.account_for_embedding
+            or layout.account_for_loss
+        )
+        text = (
+            None
+            if own_split or layout.pp > num_layers
+            else balanced_layout(num_layers, layout.pp, layout.vp or 1, mtp_layers)
+        )
+        if text is None:
+            raise
+    assumed = layout.model_copy(update={"pipeline_layout": text})
+    return layers_per_stage(num_layers, assumed, mtp_layers), text

@@ -1,0 +1,123 @@
+"""Published runs (perf-calibration rows) paired with the benchmark recipe that produced them.
+
+The published tables give the layout (TP, PP, CP, VP, EP, MBS, GBS, FSDP) but not the
+settings that decide memory beyond it: recompute, activation offloading, gradient and
+optimizer dtypes, fp8 parameters, the cross-entropy kernel, the pipeline split. Those come
+from the benchmark recipe for the same model, task, GPU type, GPU count and precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from autorecipe.estimate.calibration import CalibrationRow
+from autorecipe.estimate.memory import DEFAULT_KNOBS, Knobs, estimate_memory
+from autorecipe.layout.schema import Layout
+from autorecipe.result import Memory
+
+# calibration model_key → the benchmark recipes' name prefix
+RECIPE_PREFIX = {
+    "llama3_8b": "llama3_8b",
+    "llama3_70b": "llama3_70b",
+    "llama3.1_405b": "llama31_405b",
+    "deepseekv3": "deepseek_v3",
+    "kimi_k2": "kimi_k2",
+    "qwen3_30b_a3b": "qwen3_30b_a3b",
+    "qwen3_235b_a22b": "qwen3_235b_a22b",
+    "gpt_oss_120b": "gpt_oss_120b",
+    "nemotron_3_nano": "nemotron_3_nano",
+}
+# the row's precision → recipe name tokens (FP8 rows: current scaling, else blockwise)
+PRECISION_TOKENS = {
+    "bf16": ("bf16",),
+    "fp8": ("fp8cs", "fp8sc"),
+    "mxfp8": ("fp8mx",),
+    "nvfp4": ("nvfp4",),
+}
+
+
+@dataclass(frozen=True)
+class PublishedFit:
+    """A published run at its layout, with its recipe's memory settings (None: no recipe)."""
+
+    row: CalibrationRow
+    recipe: Any | None
+    layout: Layout
+    memory: Memory
+
+
+def _same_run(row: Layout, recipe: Layout) -> bool:
+    """The recipe sets the layout the table published (a blank VP in the table matches any)."""
+    keys = ("tp", "pp", "cp", "ep", "mbs", "use_megatron_fsdp")
+    return all(getattr(row, k) == getattr(recipe, k) for k in keys) and (
+        row.vp is None or row.vp == recipe.vp
+    )
+
+
+def producing_recipe(row: CalibrationRow, index: Any) -> Any | None:
+    """The benchmark recipe named for the row's model, task, GPU count, GPU and precision,
+    when it sets the row's published layout; None when no shipped recipe did (the table
+    comes from an older release whose recipe has since changed).
+
+    Example:
+        >>> producing_recipe(row, load_index("0.6.2")).name
+        'llama3_8b_pretrain_8gpu_h100_fp8cs_config'
+    """
+    from autorecipe.layout.from_recipe import recipe_layout
+
+    prefix = RECIPE_PREFIX.get(row.model_key)
+    if prefix is None:
+        return None
+    by_name = {r.name: r for r in index.recipes if r.kind == "benchmark"}
+    for token in PRECISION_TOKENS.get(row.precision, ()):
+        name = f"{prefix}_{row.mode}_{row.world_size}gpu_{row.gpu_type}_{token}_config"
+        if name in by_name and _same_run(row.layout, recipe_layout(by_name[name]).layout):
+            return by_name[name]
+    return None
+
+
+def row_setup(row: CalibrationRow, recipe: Any | None) -> tuple[Layout, Knobs]:
+    """The row's published layout with the recipe's recompute, stage split and knobs."""
+    from autorecipe.layout.from_recipe import recipe_layout
+
+    if recipe is None:
+        return row.layout, DEFAULT_KNOBS
+    own = recipe_layout(recipe)
+    lay = own.layout
+    update: dict[str, Any] = {
+        "recompute": lay.recompute,
+        "recompute_method": lay.recompute_method,
+        "recompute_num_layers": lay.recompute_num_layers,
+        "recompute_modules": lay.recompute_modules,
+        "use_distributed_optimizer": lay.use_distributed_optimizer,
+        "account_for_embedding": lay.account_for_embedding,
+        "account_for_loss": lay.account_for_loss,
+    }
+    if row.layout.ep > 1:
+        update["etp"] = lay.etp
+    # a blank VP in the table is the recipe's VP; the recipe's stage split applies as set
+    update.update(
+        vp=lay.vp,
+        pipeline_layout=lay.pipeline_layout,
+        first_stage_layers=lay.first_stage_layers,
+        last_stage_layers=lay.last_stage_layers,
+    )
+    return row.layout.model_copy(update=update), own.knobs
+
+
+def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
+    """Memory of a published run, with the producing recipe's settings where one exists.
+
+    Example:
+        >>> rows, _ = load_rows("tests/data/perf-calibration.csv")
+        >>> published_fit(rows[0], load_index("0.6.2")).memory.fits
+        True
+    """
+    recipe = producing_recipe(row, index)
+    layout, knobs = row_setup(row, recipe)
+    memory = estimate_memory(
+        row.spec, layout, row.gpu, seq_len=row.seq_len, mode=row.mode, precision=row.precision,
+        world_size=row.world_size, knobs=knobs,
+    )  # fmt: skip
+    return PublishedFit(row, recipe, layout, memory)
