@@ -57,7 +57,25 @@ def _core_per_layer(spec: ModelSpec, mixer: str, seq_len: int) -> float:
     return 2 * a * spec.head_dim * context
 
 
+# Ranking estimates hundreds of layouts of one model; the per-token work does not depend on
+# the layout (TP only pads the vocabulary), so it is kept per spec object (specs are not
+# mutated after they are built).
+_CACHE: dict[tuple[int, int, int], tuple[ModelSpec, TokenWork]] = {}
+
+
 def token_work(spec: ModelSpec, seq_len: int, *, tp: int = 1) -> TokenWork:
+    key = (id(spec), seq_len, tp)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    work = _token_work(spec, seq_len, tp)
+    if len(_CACHE) >= 512:
+        _CACHE.clear()
+    _CACHE[key] = (spec, work)
+    return work
+
+
+def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
     kinds = layer_kinds(spec)
     counts = LayerCounts(
         attention=sum(k.mixer in _ATTENTION_MIXERS for k in kinds),
