@@ -18,7 +18,7 @@ MoE dispatch, MLA, uneven stages), this model says what it assumed instead.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autorecipe.catalog import params
 from autorecipe.catalog.layers import LayerKind, is_gated, layer_kinds
@@ -262,6 +262,7 @@ class StageParams:
     expert: float
     linear: float  # the part in linear layers (what FP8 casts and LoRA adapts)
     lora: float  # adapter parameters (PEFT), trainable
+    vision: float = 0.0  # the part of `dense` in a VLM's vision encoder and projector
 
 
 def _kv_factor(shapes: Shapes, tp: int) -> float:
@@ -302,7 +303,10 @@ def stage_params(
         # untied: an output layer; tied with PP > 1: a synchronised copy on the last stage
         if not shapes.tied or layout.pp > 1:
             dense += embedding
-    return StageParams(dense=dense, expert=expert, linear=dense + expert - replicated, lora=lora)
+    vision = shapes.vision_params / layout.tp if stage.has_embedding else 0.0
+    return StageParams(
+        dense=dense, expert=expert, linear=dense + expert - replicated, lora=lora, vision=vision
+    )
 
 
 # --- activations --------------------------------------------------------------------------
@@ -458,6 +462,8 @@ class Knobs:
     cross_entropy: str = "native"
     # optimizer.optimizer: "adam", or Muon ("muon"; "dist_muon" shards it layer-wise over DP)
     optimizer: str = "adam"
+    # model.freeze_language_model / freeze_vision_model: "language", "vision"
+    frozen: tuple[str, ...] = ()
 
 
 DEFAULT_KNOBS = Knobs()
@@ -466,6 +472,16 @@ MUON_BYTES = 8.0  # fp32 main weight + fp32 momentum (megatron/core/optimizer/mu
 # Bytes per linear parameter when the weights live only in the low-precision format
 # (row-wise and column-wise copies, with block scales)
 LOW_PRECISION_PARAM_BYTES = {"fp8": 2.0, "mxfp8": 2.0 + 2.0 / 32, "nvfp4": 1.0 + 2.0 / 16}
+
+
+def _trainable(params: StageParams, frozen: tuple[str, ...]) -> StageParams:
+    """The parameters that get gradients and optimizer state (model.freeze_* switches)."""
+    vision = 0.0 if "vision" in frozen else params.vision
+    if "language" not in frozen:
+        return replace(params, dense=params.dense - params.vision + vision)
+    # a frozen language model: only the vision side (whose weights are replicated linears
+    # in the estimate's accounting) still trains
+    return StageParams(dense=vision, expert=0.0, linear=vision, lora=params.lora, vision=vision)
 
 
 def _state_bytes(
@@ -489,30 +505,41 @@ def _state_bytes(
         weight_bytes = 2.0 * total + LOW_PRECISION_WEIGHT_BYTES.get(precision, 0.0) * params.linear
     grad, optim = knobs.grad_bytes, knobs.optimizer_bytes
     dense_shard = dp * layout.cp
-    if knobs.optimizer in MUON_OPTIMIZERS and mode != "peft":
-        # Megatron's Muon: fp32 main weights + one momentum buffer for the linear weights,
-        # Adam (main weights + m, v) for the rest; "dist_muon" (LayerWiseDistributedOptimizer)
-        # gives each DP rank whole parameters' state, ≈ 1/DP of it (experts over expert-DP)
-        per_param = (MUON_BYTES * params.linear + optim * (total - params.linear)) / max(total, 1)
-        if knobs.optimizer == "dist_muon":
-            optimizer = per_param * (params.dense / dense_shard + params.expert / edp)
-        else:
-            optimizer = per_param * total
-        return weight_bytes, grad * total, optimizer
     if mode == "peft":
         shard = dense_shard if layout.use_distributed_optimizer else 1
         return weight_bytes + 2.0 * params.lora, grad * params.lora, optim * params.lora / shard
+    # frozen parameters have no main grad (DDP leaves them out of its buffers) and no
+    # optimizer state
+    train = _trainable(params, knobs.frozen) if knobs.frozen else params
+    trained = train.dense + train.expert
+    if knobs.optimizer in MUON_OPTIMIZERS:
+        # Megatron's Muon: fp32 main weights + one momentum buffer for the linear weights,
+        # Adam (main weights + m, v) for the rest; "dist_muon" (LayerWiseDistributedOptimizer)
+        # gives each DP rank whole parameters' state, ≈ 1/DP of it (experts over expert-DP)
+        optim = (MUON_BYTES * train.linear + optim * (trained - train.linear)) / max(trained, 1)
+        if knobs.optimizer != "dist_muon":
+            return weight_bytes, grad * trained, optim * trained
+        return (
+            weight_bytes,
+            grad * trained,
+            optim * (train.dense / dense_shard + train.expert / edp),
+        )
     if layout.use_megatron_fsdp:
         # ZeRO-3: weights, grads and optimizer all sharded
         sharded = params.dense / dense_shard + params.expert / edp
+        trained_sharded = train.dense / dense_shard + train.expert / edp
         # the layer being computed and the one prefetched are gathered unsharded
         gathered = 2 * weight_bytes / max(layers, 1)
-        return weight_bytes * sharded / total + gathered, grad * sharded, optim * sharded
+        return (
+            weight_bytes * sharded / total + gathered,
+            grad * trained_sharded,
+            optim * trained_sharded,
+        )
     if layout.use_distributed_optimizer:
-        optimizer = optim * (params.dense / dense_shard + params.expert / edp)
+        optimizer = optim * (train.dense / dense_shard + train.expert / edp)
     else:
-        optimizer = optim * total
-    return weight_bytes, grad * total, optimizer
+        optimizer = optim * trained
+    return weight_bytes, grad * trained, optimizer
 
 
 def memory_by_stage(

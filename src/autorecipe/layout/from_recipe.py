@@ -162,6 +162,9 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         offloaded_layers=offloaded or 0,
         cross_entropy="te" if te_loss else "native",
         optimizer=str(f.get("optimizer.optimizer") or "adam"),
+        frozen=tuple(
+            part for part in ("language", "vision") if f.get(f"model.freeze_{part}_model") is True
+        ),
     )
 
 
