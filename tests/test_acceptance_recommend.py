@@ -56,6 +56,30 @@ def meshes_valid(lo: dict[str, Any], gpus: int, experts: int | None = None) -> N
     assert lo["gbs"] % (lo["mbs"] * lo["dp"]) == 0
 
 
+def sections(text: str) -> dict[str, list[str]]:
+    """The human answer's sections by title (a title line ends in a rule of ─)."""
+    out: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        if line.rstrip().endswith("──"):
+            current = out.setdefault(line.rstrip(" ─"), [])
+        else:
+            current.append(line)
+    return out
+
+
+def readable_at_80(text: str, command: str) -> None:
+    """Bullets wrap under their text; the command's lines come through whole."""
+    parts = sections(text)
+    for title in ("Why", "Overrides", "Rules that apply", "Pitfalls"):
+        for line in parts[title]:
+            assert line.startswith(("• ", "  ")) or not parts[title][0].startswith("• "), line
+    assert "\n".join(command.splitlines()) in "\n".join(parts["Command"])
+    long = [line for line in text.splitlines() if len(line) > 80]
+    # only a single token too long to break may pass 80 columns
+    assert all(len(line.split()) == 1 for line in long), long
+
+
 def common_to_cases_1_to_4(args: tuple[str, ...], data: dict[str, Any]) -> None:
     assert "scripts/training/run_recipe.py" in data["command"]
     assert data["recipe"]["kind"] == "library"
@@ -68,6 +92,7 @@ def common_to_cases_1_to_4(args: tuple[str, ...], data: dict[str, Any]) -> None:
     for title in ("Recipe", "Why", "Command", "Overrides", "Rules that apply", "Pitfalls"):
         assert title in text
     assert max(len(line) for line in text.splitlines()) <= 80
+    readable_at_80(text, data["command"])
 
 
 def test_case_1_qwen3_30b_a3b_sft_on_16_h100() -> None:
@@ -199,6 +224,30 @@ def test_case_10_deepseek_v3_pretrain_on_256_h100() -> None:
     assert data["layout"]["pp"] > 1
     assert data["memory"]["per_gpu_gib"] > 0
     assert data["recipe_gpus"] == 256
+    # The recipe ships PP without VP. Decided: interleaving is optional, execution-only
+    # tuning in its own list (a predicted speed-up to measure), not in the command.
+    lo = data["layout"]
+    if lo["vp"] is None:
+        tune = next(t for t in data["tuning"] if t["layout"]["vp"])
+        vp_key = "model.virtual_pipeline_model_parallel_size"
+        assert vp_key in tune["overrides"] and vp_key not in data["overrides"]
+        assert vp_key not in data["command"]
+        assert tune["layout"]["vp"] > 1 and tune["layout"]["pp"] == lo["pp"]
+        assert {c["class"] for c in tune["changes"]} == {"execution"}
+        assert tune["bubble_after_s"] < tune["bubble_before_s"]
+        assert tune["throughput"]["step_time_s"] < tune["step_time_before_s"]
+        assert tune["memory"]["fits"]
+        stages = tune["layout"]["pipeline_layout"]
+        if stages:
+            assert stages.count("|") + 1 == lo["pp"] * tune["layout"]["vp"]
+        meshes_valid(tune["layout"], 256, experts=256)
+        text = human(
+            "--model", "DeepSeek-V3", "--mode", "pretrain", "--gpus", "256", "--gpu-type", "h100"
+        )
+        assert "Tuning (optional" in text and f"VP={tune['layout']['vp']}" in text
+        readable_at_80(text, data["command"])
+    else:
+        assert lo["vp"] > 1
 
 
 def test_case_11_unknown_model() -> None:

@@ -258,3 +258,30 @@ def test_counts_parse_with_k_suffix_and_reject_fractions() -> None:
     for bad in ("7.5", "0", "-2", "eight", ""):
         with pytest.raises(UserError, match="positive whole number"):
             parse_count(bad, "--gpus")
+
+
+@pytest.mark.parametrize(
+    ("model", "mode", "gpus"),
+    [
+        ("DeepSeek-V3", "pretrain", 256),
+        ("zai-org/GLM-4.5-Air", "pretrain", 32),
+        ("Llama 3 70B", "pretrain", 64),
+        ("Llama 3 8B", "pretrain", 8),
+    ],
+)
+def test_tuning_offers_vp_only_for_pp_without_vp_and_keeps_everything_else(
+    model: str, mode: str, gpus: int
+) -> None:
+    answer = api.recommend(model, mode, gpus, "h100")
+    lo = answer.layout
+    for tune in answer.tuning:
+        assert lo.pp > 1 and lo.vp is None
+        assert tune.layout.vp > 1
+        same = {"tp", "pp", "cp", "ep", "etp", "dp", "mbs", "gbs", "recompute"}
+        assert tune.layout.model_dump(include=same) == lo.model_dump(include=same)
+        assert tune.memory.fits
+        assert tune.throughput.step_time_s < tune.step_time_before_s
+        assert all(c.change_class == "execution" for c in tune.changes)
+        assert not set(tune.overrides) & set(answer.overrides)
+    if lo.pp == 1 or lo.vp:
+        assert answer.tuning == []

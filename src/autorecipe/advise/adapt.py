@@ -2,33 +2,33 @@
 
 First choice: the recipe's own model-parallel layout, with data parallelism absorbing the
 GPUs (DP is implicit: W / (TP·PP·CP)). When Megatron-Core would reject that on this
-world size, or it does not fit in memory, the nearest layout that is valid and fits is
-searched for, moving the recipe's sizes as little as possible: micro batch first (the
-seed's advice on OOM), then recompute, then the parallel sizes. The global batch size is
-never changed: doing so is a convergence change, which is reported, not made.
+world size, or it does not fit in memory, the planner (layout.search) resizes it: first
+with all of the recipe's factors pinned (TP, PP, CP, and EP, ETP on MoE models), then
+releasing the fewest of them, and within the first level that fits the planner's own
+ranking (predicted speed) decides. The global batch size is passed to the planner fixed:
+changing it is a convergence change, which is reported, not made; the micro batch never
+grows past the recipe's.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
-from autorecipe.estimate.memory import estimate_memory
+from autorecipe.estimate.memory import DEFAULT_KNOBS, Knobs, estimate_memory
 from autorecipe.index.schema import Recipe
-from autorecipe.layout.rules import Violation, check_layout, divisors, valid_tp_values
+from autorecipe.layout.rules import Violation, check_layout
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.stages import balanced_layout
-from autorecipe.result import Memory
+from autorecipe.layout.search import enumerate_layouts, rank_key
+from autorecipe.result import Candidate, Memory
 
 # Megatron-Core's default when a recipe sets CP without naming a transport.
 DEFAULT_CP_COMM = "p2p"
-# Layouts generated at most, nearest first; and valid ones whose memory is estimated
-# before settling for the leanest of those (keeps a no-fit answer fast on big models).
-SEARCH_LIMIT = 4000
-MEMORY_LIMIT = 200
+# The recipe's factors the planner keeps pinned as long as they stay valid.
+DENSE_FACTORS = ("tp", "pp", "cp")
+MOE_FACTORS = ("tp", "pp", "cp", "ep", "etp")
 
 _RECOMPUTE = {"full": "full", "selective": "selective"}
 
@@ -62,48 +62,6 @@ def layout_string(value: Any) -> str | None:
         except (KeyError, TypeError):
             return None
     return None
-
-
-@dataclass(frozen=True)
-class StageSplit:
-    """How a recipe splits layers over pipeline stages, and how to keep doing so after a
-    PP/VP change: its account_for_embedding/loss flags while the layers plus those still
-    divide PP×VP, else a balanced pipeline_model_parallel_layout.
-    """
-
-    embedding: bool = False
-    loss: bool = False
-    mtp_layers: int = 0
-
-    def apply(self, lo: Layout, num_layers: int) -> Layout:
-        stages = lo.pp * (lo.vp or 1)
-        update: dict[str, Any] = {
-            "pipeline_layout": None,
-            "first_stage_layers": None,
-            "last_stage_layers": None,
-            "account_for_embedding": self.embedding,
-            "account_for_loss": self.loss,
-        }
-        extra = int(self.embedding) + int(self.loss)
-        uneven = (num_layers + extra) % stages or (self.mtp_layers and lo.pp > 1)
-        if lo.pp > 1 and uneven:
-            update.update(
-                pipeline_layout=balanced_layout(num_layers, lo.pp, lo.vp or 1, self.mtp_layers),
-                account_for_embedding=False,
-                account_for_loss=False,
-            )
-        return lo.model_copy(update=update)
-
-
-def stage_split(recipe: Recipe, spec: ModelSpec) -> StageSplit:
-    f = recipe.fields
-    mtp = f.get("model.mtp_num_layers", spec.mtp_num_layers)
-    with_mtp = isinstance(mtp, int) and layout_string(f.get("pipeline_model_parallel_layout"))
-    return StageSplit(
-        embedding=f.get("account_for_embedding_in_pipeline_split") is True,
-        loss=f.get("account_for_loss_in_pipeline_split") is True,
-        mtp_layers=mtp if with_mtp else 0,
-    )
 
 
 def recipe_layout(recipe: Recipe, bridge_version: str, spec: ModelSpec) -> Layout:
@@ -148,10 +106,46 @@ def recipe_layout(recipe: Recipe, bridge_version: str, spec: ModelSpec) -> Layou
         first_stage_layers=_opt(f, "num_layers_in_first_pipeline_stage", int),
         last_stage_layers=_opt(f, "num_layers_in_last_pipeline_stage", int),
     )
-    split = stage_split(recipe, spec)
     return lo.model_copy(
-        update={"account_for_embedding": split.embedding, "account_for_loss": split.loss}
+        update={
+            "account_for_embedding": f.get("account_for_embedding_in_pipeline_split") is True,
+            "account_for_loss": f.get("account_for_loss_in_pipeline_split") is True,
+        }
     )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the layout must run on, and the recipe settings the memory model needs."""
+
+    spec: ModelSpec
+    world: int
+    gpu: GPUSpec
+    seq_len: int
+    mode: str
+    precision: str = "bf16"
+    knobs: Knobs = DEFAULT_KNOBS
+    lora_rank: int = 32
+
+    def violations(self, lo: Layout) -> list[Violation]:
+        return check_layout(
+            lo, self.spec, world_size=self.world, seq_len=self.seq_len, gpu=self.gpu, mode=self.mode
+        )
+
+    def memory(self, lo: Layout) -> Memory:
+        return estimate_memory(
+            self.spec, lo, self.gpu, seq_len=self.seq_len, mode=self.mode,
+            precision=self.precision, lora_rank=self.lora_rank, world_size=self.world,
+            knobs=self.knobs,
+        )  # fmt: skip
+
+    def plan(self, gbs: int, fixed: dict[str, Any]) -> list[Candidate]:
+        """The planner's valid layouts with `fixed` pinned, best first (rank_key)."""
+        return enumerate_layouts(
+            self.spec, world_size=self.world, gpu=self.gpu, seq_len=self.seq_len,
+            mode=self.mode, gbs=gbs, precision=self.precision, fixed=fixed,
+            lora_rank=self.lora_rank, knobs=self.knobs,
+        )  # fmt: skip
 
 
 @dataclass
@@ -164,126 +158,78 @@ class Adapted:
     violations: list[Violation] = field(default_factory=list)
     trusted_recipe: bool = False  # kept although the estimate is over capacity
     moved_because: str | None = None  # why the recipe's own layout was not kept
+    released: tuple[str, ...] = ()  # recipe factors the planner had to let move
 
 
-def _distance(a: Layout, b: Layout) -> float:
-    """How far `b` moves from the recipe layout `a`; micro batch is the cheapest to move."""
-    steps = sum(
-        abs(math.log2(getattr(b, k) / getattr(a, k))) for k in ("tp", "pp", "cp", "ep", "etp")
-    )
-    return (
-        steps
-        + 0.25 * abs(math.log2(b.mbs / a.mbs))
-        + (0.5 if (a.vp or 1) != (b.vp or 1) else 0.0)
-        + (1.5 if a.recompute != b.recompute else 0.0)
-    )
+def keep_recipe_layout(target: Target, recipe_lo: Layout) -> Layout:
+    """The recipe's layout on the target's GPUs: DP absorbs them, SP follows TP."""
+    lo = recipe_lo
+    update: dict[str, Any] = {"dp": target.world // (lo.tp * lo.pp * lo.cp), "sp": lo.tp > 1}
+    if lo.cp > 1:
+        update["cp_comm_type"] = lo.cp_comm_type or DEFAULT_CP_COMM
+    return lo.model_copy(update=update)
 
 
-@dataclass(frozen=True)
-class _Target:
-    spec: ModelSpec
-    world: int
-    gpu: GPUSpec
-    seq_len: int
-    mode: str
-    precision: str
-    split: StageSplit
+def recipe_pins(recipe_lo: Layout, spec: ModelSpec) -> dict[str, Any]:
+    """The recipe's factors to keep while they stay valid (with CP, its transport)."""
+    factors = MOE_FACTORS if spec.is_moe else DENSE_FACTORS
+    return {k: getattr(recipe_lo, k) for k in factors}
 
-    def resize(self, base: Layout, **sizes: Any) -> Layout:
-        """`base` with new sizes; DP, SP, CP transport and the stage split follow."""
-        lo = base.model_copy(update=sizes)
-        update: dict[str, Any] = {"dp": self.world // (lo.tp * lo.pp * lo.cp), "sp": lo.tp > 1}
-        if lo.cp > 1:
-            update["cp_comm_type"] = lo.cp_comm_type or DEFAULT_CP_COMM
-        if lo.recompute == "full" and base.recompute != "full":
-            update.update(recompute_method="uniform", recompute_num_layers=1)
-        lo = lo.model_copy(update=update)
-        if lo.pp == base.pp and lo.vp == base.vp:
-            return lo
-        # A recipe's own stage split is stale once PP/VP move (pitfalls-evidence.md #4).
-        return self.split.apply(lo, self.spec.num_hidden_layers)
 
-    def violations(self, lo: Layout) -> list[Violation]:
-        return check_layout(
-            lo, self.spec, world_size=self.world, seq_len=self.seq_len, gpu=self.gpu, mode=self.mode
-        )
+def resize(target: Target, recipe_lo: Layout) -> tuple[Candidate | None, tuple[str, ...]]:
+    """The planner's best layout releasing the fewest of the recipe's factors.
 
-    def memory(self, lo: Layout) -> Memory:
-        return estimate_memory(
-            self.spec,
-            lo,
-            self.gpu,
-            seq_len=self.seq_len,
-            mode=self.mode,
-            precision=self.precision,
-            world_size=self.world,
-        )
-
-    def neighbours(self, base: Layout) -> list[Layout]:
-        """Layouts whose meshes divide the world and keep GBS, nearest to `base` first."""
-        world, spec = self.world, self.spec
-        sizes = divisors(world)
-        tps = [
-            t
-            for t in valid_tp_values(spec)
-            if world % t == 0 and t <= max(self.gpu.nvlink_domain_size, base.tp)
-        ]
-        experts = spec.num_experts or 1
-        eps = [e for e in sizes if experts % e == 0] if spec.is_moe else [1]
-        etps = sorted({1, base.etp}) if spec.is_moe else [1]
-        vps = [base.vp, None] if base.vp else [None]
-        recomputes = [base.recompute] + (["full"] if base.recompute != "full" else [])
-        found = []
-        for tp, pp, cp, ep, etp, mbs, vp, rc in itertools.product(
-            tps, sizes, sizes, eps, etps, divisors(base.mbs), vps, recomputes
-        ):
-            mp = tp * pp * cp
-            if world % mp or world % (etp * ep * pp) or base.gbs % (mbs * (world // mp)):
-                continue
-            lo = self.resize(
-                base,
-                tp=tp,
-                pp=pp,
-                cp=cp,
-                ep=ep,
-                etp=etp,
-                mbs=mbs,
-                vp=vp if pp > 1 else None,
-                recompute=rc,
-            )
-            # Ties go to fewer pipeline stages, then to more TP inside the node.
-            found.append(((_distance(base, lo), pp, -tp), lo))
-        found.sort(key=lambda x: x[0])
-        return [lo for _, lo in found[:SEARCH_LIMIT]]
+    Levels go from nothing released to everything released; the first level with a
+    layout that fits wins, ranked by the planner's rank_key. When none fits anywhere, the
+    leanest valid layout found is returned (memory.fits False) with what it released.
+    """
+    pins = recipe_pins(recipe_lo, target.spec)
+    leanest: tuple[Candidate, tuple[str, ...]] | None = None
+    for k in range(len(pins) + 1):
+        level: list[tuple[Candidate, tuple[str, ...]]] = []
+        for released in itertools.combinations(pins, k):
+            fixed = {f: v for f, v in pins.items() if f not in released}
+            if "cp" in fixed and recipe_lo.cp > 1 and recipe_lo.cp_comm_type:
+                fixed["cp_comm_type"] = recipe_lo.cp_comm_type
+            found = [
+                c
+                for c in target.plan(recipe_lo.gbs, fixed)
+                # the recipe's micro batch was sized for its memory: only ever shrink it
+                if c.layout is not None and c.layout.mbs <= recipe_lo.mbs
+            ]
+            level += [(c, released) for c in found]
+        fitting = [item for item in level if item[0].memory and item[0].memory.fits]
+        if fitting:
+            return min(fitting, key=lambda item: rank_key(item[0]))
+        if level:
+            best = min(level, key=lambda item: rank_key(item[0]))
+            if leanest is None or rank_key(best[0]) < rank_key(leanest[0]):
+                leanest = best
+    return leanest if leanest else (None, tuple(pins))
 
 
 def adapt_layout(
     recipe: Recipe,
     recipe_lo: Layout,
-    spec: ModelSpec,
+    target: Target,
     *,
-    world: int,
-    gpu: GPUSpec,
-    seq_len: int,
-    mode: str,
     recipe_seq: int,
     recipe_gpu: GPUSpec | None,
-    precision: str = "bf16",
 ) -> Adapted:
-    """The recipe's layout on `world` GPUs, or the nearest valid one that fits in memory
-    (when none fits: the leanest of the nearest valid ones).
+    """The recipe's layout on the target's GPUs, or the planner's resize of it.
 
     `recipe_seq` and `recipe_gpu` are what the recipe was tuned for: on no more than that,
     the recipe's own layout is trusted over the memory estimate.
 
     Example:
         >>> lo = recipe_layout(r, "0.6.2", llama3_8b)
-        >>> adapt_layout(r, lo, llama3_8b, world=8, gpu=h100, seq_len=8192, mode="pretrain").layout.dp
+        >>> adapt_layout(r, lo, Target(llama3_8b, 8, h100, 8192, "pretrain"),
+        ...              recipe_seq=8192, recipe_gpu=h100).layout.dp
         4
     """
-    target = _Target(spec, world, gpu, seq_len, mode, precision, stage_split(recipe, spec))
+    world = target.world
     mp = recipe_lo.tp * recipe_lo.pp * recipe_lo.cp
-    kept = target.resize(recipe_lo) if world % mp == 0 else None
+    kept = keep_recipe_layout(target, recipe_lo) if world % mp == 0 else None
     why = f"TP×PP×CP = {mp} does not divide {world} GPUs"
     if kept is not None:
         found = target.violations(kept)
@@ -295,9 +241,9 @@ def adapt_layout(
             # more memory, at no shorter a sequence: that outweighs a pessimistic estimate.
             shipped = (
                 recipe_gpu is not None
-                and gpu.usable_memory_gib >= recipe_gpu.usable_memory_gib
+                and target.gpu.usable_memory_gib >= recipe_gpu.usable_memory_gib
                 and kept.dp >= recipe_lo.dp
-                and seq_len <= recipe_seq
+                and target.seq_len <= recipe_seq
             )
             if mem.fits or shipped:
                 return Adapted(kept, mem, kept=True, violations=found, trusted_recipe=not mem.fits)
@@ -306,27 +252,22 @@ def adapt_layout(
                 f"{mem.capacity_gib:.0f} GiB usable"
             )
 
-    leanest: Adapted | None = None
-    estimated = 0
-    for lo in target.neighbours(recipe_lo):
-        found = target.violations(lo)
-        if any(v.severity == "error" for v in found):
-            continue
-        mem = target.memory(lo)
-        if mem.fits:
-            return Adapted(lo, mem, kept=False, violations=found, moved_because=why)
-        if leanest is None or mem.per_gpu_gib < leanest.memory.per_gpu_gib:
-            leanest = Adapted(lo, mem, kept=False, violations=found, moved_because=why)
-        estimated += 1
-        if estimated >= MEMORY_LIMIT:
-            break
-    if leanest:
-        return leanest
+    best, released = resize(target, recipe_lo)
+    if best is not None and best.layout is not None and best.memory is not None:
+        return Adapted(
+            best.layout,
+            best.memory,
+            kept=False,
+            violations=target.violations(best.layout),
+            moved_because=why,
+            released=released,
+        )
     # Nothing valid keeps the global batch: say what the recipe's layout breaks here.
     return Adapted(
         None,
         None,
         kept=False,
-        violations=target.violations(kept or target.resize(recipe_lo)),
+        violations=target.violations(kept or keep_recipe_layout(target, recipe_lo)),
         moved_because=why,
+        released=released,
     )

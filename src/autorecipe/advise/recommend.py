@@ -13,8 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field
 
-from autorecipe.advise.adapt import Adapted, adapt_layout, recipe_layout
-from autorecipe.advise.changes import classify_change
+from autorecipe.advise.adapt import Adapted, Target, adapt_layout, recipe_layout
 from autorecipe.advise.check import check_recipe
 from autorecipe.advise.choose import (
     PRECISION_ALIASES,
@@ -25,12 +24,13 @@ from autorecipe.advise.choose import (
     recipe_seq_length,
 )
 from autorecipe.advise.datasets import choose_dataset
+from autorecipe.advise.moves import Move, classed, layout_moves
+from autorecipe.advise.tuning import Tuning, interleave
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError, did_you_mean
 from autorecipe.estimate.throughput import estimate_throughput
-from autorecipe.index.fields import override_path
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Mode, Recipe, RecipeIndex
 from autorecipe.launch import (
@@ -41,6 +41,7 @@ from autorecipe.launch import (
     slurm_script,
     torchrun_command,
 )
+from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
 
@@ -99,6 +100,9 @@ class Recommendation(Candidate):
     gpu_type: str
     gpus_per_node: int
     nodes: int
+    node_note: str | None = Field(
+        None, description="how the GPUs split over nodes when not whole nodes"
+    )
     seq_length: int
     recipe_gpus: int | None = Field(None, description="GPU count the recipe was tuned for")
     recipe_layout: Layout | None = None
@@ -114,6 +118,10 @@ class Recommendation(Candidate):
     benchmark: Alternative | None = None
     benchmark_note: str = BENCHMARK_LABEL
     rules: list[ResizingRule] = Field(default_factory=list)
+    tuning: list[Tuning] = Field(
+        default_factory=list,
+        description="optional execution-only speed-ups, not in the command: try and measure",
+    )
     slurm_script: str | None = None
 
 
@@ -184,22 +192,13 @@ def _precision(recipe: Recipe) -> str:
 
 
 def _overrides(
-    recipe: Recipe,
-    before: Layout,
-    after: Layout,
-    seq_len: int,
-    recipe_seq: int | None,
+    before: Layout, after: Layout, seq_len: int, recipe_seq: int | None
 ) -> tuple[dict[str, Any], list[Change]]:
     """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed."""
-    wanted: list[tuple[str, Any, Any, str]] = []
-
-    def move(field: str, new: Any, old: Any, why: str) -> None:
-        if new != old:
-            wanted.append((override_path(field), new, old, why))
-
+    moves = []
     if recipe_seq != seq_len:
-        wanted.append(
-            (
+        moves.append(
+            Move(
                 SEQ_LENGTH_KEY,
                 seq_len,
                 recipe_seq,
@@ -207,82 +206,7 @@ def _overrides(
                 "dataset.seq_length into model.seq_length, so model.seq_length alone is reverted",
             )
         )
-    resized = "resized to the allocation"
-    move("tensor_model_parallel_size", after.tp, before.tp, resized)
-    move("pipeline_model_parallel_size", after.pp, before.pp, resized)
-    move(
-        "virtual_pipeline_model_parallel_size",
-        after.vp,
-        before.vp,
-        "virtual stages must match the new PP",
-    )
-    move("context_parallel_size", after.cp, before.cp, resized)
-    move("expert_model_parallel_size", after.ep, before.ep, resized)
-    move("expert_tensor_parallel_size", after.etp, before.etp, resized)
-    move("sequence_parallel", after.sp, before.sp, "SP on whenever TP > 1 (off at TP = 1)")
-    if after.cp > 1 and after.cp != before.cp:
-        move(
-            "cp_comm_type",
-            after.cp_comm_type,
-            recipe.fields.get("cp_comm_type"),
-            "CP needs a transport; p2p works for any head count",
-        )
-    split = "layers split over the new PP×VP (the recipe's own split no longer matches)"
-    move("pipeline_model_parallel_layout", after.pipeline_layout, before.pipeline_layout, split)
-    move(
-        "num_layers_in_first_pipeline_stage",
-        after.first_stage_layers,
-        before.first_stage_layers,
-        split,
-    )
-    move(
-        "num_layers_in_last_pipeline_stage",
-        after.last_stage_layers,
-        before.last_stage_layers,
-        split,
-    )
-    move(
-        "account_for_embedding_in_pipeline_split",
-        after.account_for_embedding,
-        before.account_for_embedding,
-        split,
-    )
-    move(
-        "account_for_loss_in_pipeline_split", after.account_for_loss, before.account_for_loss, split
-    )
-    move(
-        "micro_batch_size",
-        after.mbs,
-        before.mbs,
-        "smaller micro batch to fit memory; GBS unchanged",
-    )
-    if after.recompute != before.recompute:
-        move(
-            "recompute_granularity",
-            after.recompute,
-            before.recompute,
-            "recompute activations to fit memory",
-        )
-        move(
-            "recompute_method",
-            after.recompute_method,
-            before.recompute_method,
-            "full recompute needs a method",
-        )
-        move(
-            "recompute_num_layers",
-            after.recompute_num_layers,
-            before.recompute_num_layers,
-            "full recompute needs a layer count",
-        )
-
-    overrides: dict[str, Any] = {}
-    changes: list[Change] = []
-    for key, new, old, why in wanted:
-        cls, cls_reason = classify_change(key, new, old=old, gbs_fixed=True)
-        overrides[key] = new
-        changes.append(Change(key=key, value=new, change_class=cls, reason=f"{why}; {cls_reason}"))
-    return overrides, changes
+    return classed(moves + layout_moves(before, after))
 
 
 def _rules(
@@ -524,7 +448,9 @@ def recommend(
     before = recipe_layout(recipe, idx.bridge_version, spec)
     recipe_seq = recipe_seq_length(recipe)
     seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
-    overrides, changes = _overrides(recipe, before, adapted.layout or before, seq, recipe_seq)
+    target = _target(recipe, spec, gpu, query, seq)
+    tuned = interleave(target, adapted.layout) if adapted.layout else None
+    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq)
 
     data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
     command_args = dict(
@@ -605,7 +531,24 @@ def recommend(
         else None,
         benchmark=_benchmark(idx, choice, query, per_node),
         rules=_rules(spec, gpu, adapted.layout, gpus, seq, adapted) if adapted.layout else [],
+        tuning=[tuned] if tuned else [],
         slurm_script=slurm_script(launcher, **command_args) if slurm else None,
+    )
+
+
+def _target(recipe: Recipe, spec: ModelSpec, gpu: GPUSpec, query: Query, recipe_seq: int) -> Target:
+    """The allocation, with the recipe's own memory-relevant settings (optimizer dtypes,
+    LoRA rank, ...) so that the kept layout and the planner are estimated alike."""
+    rank = recipe.fields.get("peft.dim")
+    return Target(
+        spec=spec,
+        world=query.gpus,
+        gpu=gpu,
+        seq_len=query.seq_len or recipe_seq,
+        mode=query.mode,
+        precision=_precision(recipe),
+        knobs=recipe_knobs(recipe.fields),
+        lora_rank=rank if isinstance(rank, int) and rank > 0 else 32,
     )
 
 
@@ -620,14 +563,9 @@ def _fit(
         return adapt_layout(
             recipe,
             recipe_layout(recipe, idx.bridge_version, spec),
-            spec,
-            world=q.gpus,
-            gpu=gpu,
-            seq_len=q.seq_len or recipe_seq,
-            mode=q.mode,
+            _target(recipe, spec, gpu, q, recipe_seq),
             recipe_seq=recipe_seq,
             recipe_gpu=_known_gpu(recipe.gpu_type),
-            precision=_precision(recipe),
         )
 
     adapted = run(choice, query)

@@ -90,21 +90,43 @@ def register(app: typer.Typer) -> None:
             render(answer)
 
 
-def render(answer: Recommendation) -> None:
-    """Short sections for people: Recipe, Why, Command, Overrides, Rules that apply, Pitfalls.
+def bullet(text: str, width: int = WIDTH) -> list[str]:
+    """A bullet wrapped to `width`, continuation lines indented under its text.
 
-    Plain text under a rule line rather than boxes, so that the command copies cleanly.
+    Words are never split, so a long KEY=VALUE stays whole (and copyable) on its line.
+    """
+    import textwrap
+
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent="• ",
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def render(answer: Recommendation) -> None:
+    """Short sections for people: Recipe, Why, Command, Overrides, Rules that apply, Pitfalls
+    (and Tuning when there is an optional speed-up).
+
+    Plain text under a rule line rather than boxes, so that the command copies cleanly;
+    prose is wrapped here (bullets indent under their text), commands never are.
     """
     from rich.rule import Rule
     from rich.text import Text
 
+    from autorecipe.launch import override_args
+
     con = console()
     con.width = min(con.width, WIDTH)
 
-    def section(title: str, lines: list[str], *, raw: bool = False) -> None:
+    def section(title: str, lines: list[str], *, bullets: bool = True) -> None:
         con.print(Rule(f"[bold]{title}[/]", align="left"))
         for line in lines:
-            con.print(Text(line), soft_wrap=raw)
+            for out in bullet(line, con.width) if bullets else [line]:
+                con.print(Text(out), soft_wrap=True)
 
     recipe, lo, mem, thr = answer.recipe, answer.layout, answer.memory, answer.throughput
     head = (
@@ -116,6 +138,8 @@ def render(answer: Recommendation) -> None:
         head.append(f"alias of {recipe.alias_of}")
     head.append(f"dataset preset: {answer.dataset}")
     head.append(f"tuned for {answer.recipe_gpus} GPUs; you have {answer.gpus} × {answer.gpu_type}")
+    if answer.node_note:
+        head.append(answer.node_note)
     if lo:
         head.append(
             f"layout: TP {lo.tp} PP {lo.pp}{f' VP {lo.vp}' if lo.vp else ''} CP {lo.cp} "
@@ -131,41 +155,62 @@ def render(answer: Recommendation) -> None:
         head.append(
             f"speed (estimate): {thr.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, MFU {thr.mfu:.0%}"
         )
-    section("Recipe", head)
+    con.print(Rule("[bold]Recipe[/]", align="left"))
+    for line in head:
+        for out in textwrap_plain(line, con.width):
+            con.print(Text(out), soft_wrap=True)
 
-    why = [f"• {r}" for r in answer.reasons]
-    why += [f"• differs from your model: {d}" for d in answer.differences]
+    why = list(answer.reasons)
+    why += [f"differs from your model: {d}" for d in answer.differences]
     if answer.dataset_reason:
-        why.append(f"• dataset {answer.dataset}: {answer.dataset_reason}")
+        why.append(f"dataset {answer.dataset}: {answer.dataset_reason}")
     if answer.dataset_alternatives:
-        why.append(f"• other presets: {', '.join(answer.dataset_alternatives)}")
+        why.append(f"other presets: {', '.join(answer.dataset_alternatives)}")
     if answer.runner_up:
-        why.append(f"• runner-up: {answer.runner_up.why}")
+        why.append(f"runner-up: {answer.runner_up.why}")
     if answer.benchmark:
-        why.append(f"• benchmark recipe: {answer.benchmark.recipe.name} ({answer.benchmark.why})")
-    why.append(f"• note: {answer.benchmark_note}")
+        why.append(f"benchmark recipe: {answer.benchmark.recipe.name} ({answer.benchmark.why})")
+    why.append(f"note: {answer.benchmark_note}")
     section("Why", why)
 
-    section("Command", (answer.command or "").splitlines(), raw=True)
+    section("Command", (answer.command or "").splitlines(), bullets=False)
     if answer.benchmark and answer.benchmark.command:
         section(
             "Benchmark command (upper bound, mock data)",
             answer.benchmark.command.splitlines(),
-            raw=True,
+            bullets=False,
         )
 
-    overrides = [
-        f"• {c.key}={c.value} [{c.change_class}]: {c.reason or ''}" for c in answer.changes
-    ]
-    section(
-        "Overrides", overrides or ["none: the recipe runs as shipped; torchrun sets the GPU count"]
-    )
-    rules = [f"• {r.rule}: {r.status}" for r in answer.rules]
+    overrides = [f"{c.key}={c.value} [{c.change_class}]: {c.reason or ''}" for c in answer.changes]
+    if overrides:
+        section("Overrides", overrides)
+    else:
+        section(
+            "Overrides",
+            ["none: the recipe runs as shipped; torchrun sets the GPU count"],
+            bullets=False,
+        )
+    for tune in answer.tuning:
+        section(
+            f"Tuning (optional, execution-only): {tune.name}",
+            [tune.reason, "add to the command:"],
+        )
+        for arg in override_args(tune.overrides):
+            con.print(Text(f"    {arg}"), soft_wrap=True)
+    rules = [f"{r.rule}: {r.status}" for r in answer.rules]
     section("Rules that apply", rules or ["no valid layout: see Pitfalls"])
     pitfalls = [
-        f"• [{f.severity}] {f.message}" + (f" Fix: {f.fix}" if f.fix else "")
-        for f in answer.findings
+        f"[{f.severity}] {f.message}" + (f" Fix: {f.fix}" if f.fix else "") for f in answer.findings
     ]
     section("Pitfalls", pitfalls or ["none found"])
     if answer.slurm_script:
-        section("sbatch script", answer.slurm_script.splitlines(), raw=True)
+        section("sbatch script", answer.slurm_script.splitlines(), bullets=False)
+
+
+def textwrap_plain(text: str, width: int = WIDTH) -> list[str]:
+    """A plain line wrapped to `width`, continuation lines indented two columns."""
+    import textwrap
+
+    return textwrap.wrap(
+        text, width=width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+    )

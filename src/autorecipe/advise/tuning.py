@@ -1,0 +1,110 @@
+"""Optional tuning on top of a layout that already runs: execution-only changes that the
+throughput model predicts to be faster and the memory model says still fit.
+
+Kept apart from the command's overrides on purpose: the overrides are what it takes to
+run the recipe on this allocation; a tuning item is a predicted speed-up resting on a
+model, for the user to try and measure (loss curves unchanged, being execution-only).
+
+One kind so far, from the seed's pitfall "PP without VP → large bubble → set VP": with
+PP > 1 and no virtual stages, the interleaved schedule cuts the bubble from (PP-1) to
+(PP-1)/VP micro batches. The VP and the layer split come from the planner
+(layout.search), so they pass the same Megatron-Core checks as any planned layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from autorecipe.advise.adapt import Target
+from autorecipe.advise.moves import classed, layout_moves
+from autorecipe.estimate.throughput import estimate_throughput
+from autorecipe.layout.schema import Layout
+from autorecipe.result import Change, Memory, Throughput
+
+SPLIT_FIELDS = (
+    "vp",
+    "pipeline_layout",
+    "first_stage_layers",
+    "last_stage_layers",
+    "account_for_embedding",
+    "account_for_loss",
+)
+
+
+class Tuning(BaseModel):
+    """An optional, execution-only change predicted to be faster; not in the command."""
+
+    name: str
+    overrides: dict[str, Any]
+    changes: list[Change] = Field(default_factory=list)
+    layout: Layout
+    memory: Memory
+    throughput: Throughput
+    step_time_before_s: float
+    bubble_before_s: float
+    bubble_after_s: float
+    reason: str
+
+
+def _throughput(target: Target, lo: Layout) -> Throughput:
+    return estimate_throughput(
+        target.spec, lo, target.gpu, seq_len=target.seq_len, precision=target.precision,
+        mode=target.mode, world_size=target.world,
+    )  # fmt: skip
+
+
+def interleave(target: Target, lo: Layout) -> Tuning | None:
+    """The fastest VP the planner accepts for `lo`'s PP, when `lo` runs PP > 1 without VP
+    and that VP fits and is predicted faster; else None.
+
+    Example:
+        >>> interleave(Target(deepseek_v3, 256, h100, 4096, "pretrain"), pp8_layout).layout.vp
+        2
+    """
+    if lo.pp <= 1 or lo.vp:
+        return None
+    fixed: dict[str, Any] = {
+        k: getattr(lo, k) for k in ("tp", "pp", "cp", "ep", "etp", "mbs", "recompute")
+    }
+    if lo.cp > 1 and lo.cp_comm_type:
+        fixed["cp_comm_type"] = lo.cp_comm_type
+    before = _throughput(target, lo)
+    best: Tuning | None = None
+    for cand in target.plan(lo.gbs, fixed):
+        if cand.layout is None or not cand.layout.vp:
+            continue
+        # Only the stage split moves; every other setting stays the running layout's.
+        variant = lo.model_copy(update={k: getattr(cand.layout, k) for k in SPLIT_FIELDS})
+        if any(v.severity == "error" for v in target.violations(variant)):
+            continue
+        memory = target.memory(variant)
+        after = _throughput(target, variant)
+        if not memory.fits or after.step_time_s >= before.step_time_s:
+            continue
+        if best is not None and after.step_time_s >= best.throughput.step_time_s:
+            continue
+        overrides, changes = classed(layout_moves(lo, variant))
+        b0 = before.breakdown.get("pp_bubble", 0.0)
+        b1 = after.breakdown.get("pp_bubble", 0.0)
+        saving = 1 - after.step_time_s / before.step_time_s
+        best = Tuning(
+            name=f"interleaved pipeline: VP={variant.vp}",
+            overrides=overrides,
+            changes=changes,
+            layout=variant,
+            memory=memory,
+            throughput=after,
+            step_time_before_s=before.step_time_s,
+            bubble_before_s=b0,
+            bubble_after_s=b1,
+            reason=(
+                f"PP={lo.pp} without VP idles each stage for (PP-1) = {lo.pp - 1} micro "
+                f"batches per step; VP={variant.vp} cuts that to {(lo.pp - 1) / variant.vp:g}: "
+                f"predicted bubble {b0:.2f} s → {b1:.2f} s, step {before.step_time_s:.2f} s → "
+                f"{after.step_time_s:.2f} s ({saving:.1%} faster); "
+                f"{memory.per_gpu_gib:.1f} GiB per GPU, still fits"
+            ),
+        )
+    return best
