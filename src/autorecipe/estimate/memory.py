@@ -66,6 +66,18 @@ RECOMPUTE_DROPS = {
     "shared_experts": {"shared_fc1_out", "shared_act_out"},
     "mla_up_proj": {"mla_up"},
 }
+# Fine-grained activation offloading (model.offload_modules) → the saved inputs it moves to
+# the host: each module's input (Megatron-Core fine_grained_activation_offload.py; the docs
+# name attn_norm, core_attn, attn_proj, mlp_norm, expert_fc1, moe_act)
+OFFLOAD_DROPS = {
+    "attn_norm": {"norm_in"},
+    "core_attn": {"attn_q", "attn_kv", "mla_up"},
+    "attn_proj": {"attn_out"},
+    "mlp_norm": {"mlp_norm_in"},
+    "expert_fc1": {"moe_tokens"},
+    "moe_act": {"moe_fc1_out"},
+    "fused_group_mlp": {"moe_tokens"},
+}
 # Linear-layer inputs Transformer Engine saves for backward in the low-precision format
 LOW_PRECISION_INPUTS = {
     "ln_out",
@@ -176,7 +188,7 @@ def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
     tp_split, kv, replicated, acts, lora = _mixer_shape(spec, kind.mixer)
     routed = 0
     if kind.mlp != "none":
-        acts += [("norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
+        acts += [("mlp_norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
     if kind.mlp == "dense":
         f = spec.intermediate_size or 0
         tp_split += params.mlp_params(h, f, gated)
@@ -313,7 +325,11 @@ def stage_params(
 
 
 def layer_activation_bytes_per_token(
-    shapes: Shapes, layout: Layout, layer: LayerShape, precision: str = "bf16"
+    shapes: Shapes,
+    layout: Layout,
+    layer: LayerShape,
+    precision: str = "bf16",
+    offload_modules: tuple[str, ...] = (),
 ) -> float:
     """Bytes one decoder layer keeps per token for backward, on one GPU.
 
@@ -334,6 +350,8 @@ def layer_activation_bytes_per_token(
     if layout.recompute == "selective":
         for module in layout.recompute_modules or ["core_attn"]:
             dropped |= RECOMPUTE_DROPS.get(module, set())
+    for module in offload_modules:
+        dropped |= OFFLOAD_DROPS.get(module, set())
     scale = LOW_PRECISION_ACT_SCALE.get(precision, 1.0)
     rep = split = 0.0
     for name, where, size in layer.acts:
@@ -373,6 +391,7 @@ def stage_activation_bytes(
     precision: str = "bf16",
     offloaded_layers: int = 0,
     cross_entropy: str = "native",
+    offload_modules: tuple[str, ...] = (),
 ) -> tuple[float, float]:
     """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`.
 
@@ -390,7 +409,7 @@ def stage_activation_bytes(
     layers_here = sum(members.values())
     mean_layer = (
         sum(
-            n * layer_activation_bytes_per_token(shapes, layout, x, precision)
+            n * layer_activation_bytes_per_token(shapes, layout, x, precision, offload_modules)
             for x, n in members.items()
         )
         / layers_here
@@ -464,6 +483,8 @@ class Knobs:
     optimizer: str = "adam"
     # model.freeze_language_model / freeze_vision_model: "language", "vision"
     frozen: tuple[str, ...] = ()
+    # model.offload_modules with fine_grained_activation_offloading: inputs kept on the host
+    offload_modules: tuple[str, ...] = ()
 
 
 DEFAULT_KNOBS = Knobs()
@@ -573,7 +594,7 @@ def memory_by_stage(
         stored, transient = stage_activation_bytes(
             shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
             precision=precision, offloaded_layers=knobs.offloaded_layers,
-            cross_entropy=knobs.cross_entropy,
+            cross_entropy=knobs.cross_entropy, offload_modules=knobs.offload_modules,
         )  # fmt: skip
         tensors = weights + grads + optim + stored + transient
         other = RUNTIME_RESERVE_GIB * GIB + FRAGMENTATION * tensors + transient
@@ -718,6 +739,12 @@ def summarize(
                 if knobs.offloaded_layers
                 else ""
             )
+            + (
+                f", inputs of {', '.join(knobs.offload_modules)} offloaded to CPU"
+                if knobs.offload_modules
+                else ""
+            )
+            + (f", frozen: {', '.join(knobs.frozen)}" if knobs.frozen else "")
         )
     if mode == "peft" and peft_scheme == "dora":
         notes.append("DoRA: its magnitude vectors (one value per output feature) are not counted")

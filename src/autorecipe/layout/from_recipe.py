@@ -165,6 +165,9 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         frozen=tuple(
             part for part in ("language", "vision") if f.get(f"model.freeze_{part}_model") is True
         ),
+        offload_modules=tuple(f.get("model.offload_modules") or ())
+        if f.get("fine_grained_activation_offloading") is True
+        else (),
     )
 
 
