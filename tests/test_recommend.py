@@ -11,9 +11,13 @@ from hypothesis import strategies as st
 from autorecipe import api
 from autorecipe.advise.choose import Query, checkpoint_key, choose_recipe, recipe_seq_length
 from autorecipe.advise.recommend import _recipe_spec, parse_count
+from autorecipe.catalog.gpus import resolve_gpu
+from autorecipe.catalog.models import resolve_model
 from autorecipe.errors import UserError
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Recipe
+from autorecipe.layout.from_recipe import recipe_knobs
+from autorecipe.layout.search import enumerate_layouts
 
 CLASSES = {"convergence", "execution", "benchmark-only"}
 
@@ -285,3 +289,66 @@ def test_tuning_offers_vp_only_for_pp_without_vp_and_keeps_everything_else(
         assert not set(tune.overrides) & set(answer.overrides)
     if lo.pp == 1 or lo.vp:
         assert answer.tuning == []
+
+
+@pytest.mark.parametrize(
+    ("model", "mode", "gpus", "seq"),
+    [
+        ("Llama 3 8B", "pretrain", 6, None),
+        ("llama3-8b", "pretrain", 16, 131072),
+        ("Qwen3-30B-A3B", "sft", 4, None),
+        ("Llama 3 70B", "pretrain", 12, None),
+        ("Qwen3-8B", "sft", 3, None),
+    ],
+)
+def test_resizing_is_the_planners_best_releasing_the_fewest_recipe_factors(
+    model: str, mode: str, gpus: int, seq: int | None
+) -> None:
+    """One source of truth: a resized layout is what layout.search ranks first with the
+    recipe's factors pinned except the released ones, and releasing fewer fits nowhere."""
+    from itertools import combinations
+
+    from autorecipe.advise.adapt import recipe_pins
+    from autorecipe.layout.search import rank_key
+
+    answer = api.recommend(model, mode, gpus, "h100", seq_len=seq)
+    assert not answer.layout_kept
+    lo, before = answer.layout, answer.recipe_layout
+    pins = recipe_pins(before, resolve_model(answer.model))
+    assert set(answer.released) <= set(pins)
+    for factor in set(pins) - set(answer.released):
+        assert getattr(lo, factor) == pins[factor]
+    assert lo.gbs == before.gbs and lo.mbs <= before.mbs
+    spec, gpu = resolve_model(answer.model), resolve_gpu("h100")
+
+    def planned(released: tuple[str, ...]) -> list:
+        fixed = {f: v for f, v in pins.items() if f not in released}
+        if "cp" in fixed and before.cp > 1 and before.cp_comm_type:
+            fixed["cp_comm_type"] = before.cp_comm_type
+        return [
+            c
+            for c in enumerate_layouts(
+                spec,
+                world_size=gpus,
+                gpu=gpu,
+                seq_len=answer.seq_length,
+                mode=answer.mode,
+                gbs=before.gbs,
+                fixed=fixed,
+                knobs=recipe_knobs(library(answer.recipe.name).fields),
+            )  # fmt: skip
+            if c.layout.mbs <= before.mbs
+        ]
+
+    if answer.memory.fits:
+        k = len(answer.released)
+        for fewer in range(k):
+            for released in combinations(pins, fewer):
+                assert not any(c.memory.fits for c in planned(released))
+        level = [
+            c for released in combinations(pins, k) for c in planned(released) if c.memory.fits
+        ]
+        best = min(level, key=rank_key)
+        assert rank_key(best) == rank_key(answer)
+    else:
+        assert any(f.id == "memory" and f.severity == "error" for f in answer.findings)

@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field
 
-from autorecipe.advise.adapt import Adapted, Target, adapt_layout, recipe_layout
+from autorecipe.advise.adapt import Adapted, Target, adapt_layout, recipe_layout, recipe_pins
 from autorecipe.advise.check import check_recipe
 from autorecipe.advise.choose import (
     PRECISION_ALIASES,
@@ -107,6 +107,9 @@ class Recommendation(Candidate):
     recipe_gpus: int | None = Field(None, description="GPU count the recipe was tuned for")
     recipe_layout: Layout | None = None
     layout_kept: bool = True
+    released: list[str] = Field(
+        default_factory=list, description="recipe factors the planner let move to resize it"
+    )
     reasons: list[str] = Field(default_factory=list)
     differences: list[str] = Field(default_factory=list)
     variants: list[str] = Field(
@@ -476,9 +479,20 @@ def recommend(
             else "the recipe's layout runs unchanged on this allocation"
         )
     else:
+        pins = recipe_pins(before, spec)
+        held = [f.upper() for f in pins if f not in adapted.released]
         reasons.append(
             f"the recipe's layout is not kept on {gpus} GPUs ({adapted.moved_because}); "
-            "resized as little as possible"
+            f"the planner resized it keeping {', '.join(held) or 'none of its factors'}"
+            + (
+                f", releasing {', '.join(f.upper() for f in adapted.released)}"
+                if adapted.released
+                else ""
+            )
+            + ", best by predicted speed among the layouts that fit"
+            if adapted.memory and adapted.memory.fits
+            else f"the recipe's layout is not kept on {gpus} GPUs ({adapted.moved_because}); "
+            "no layout fits: the planner's leanest is shown"
         )
     return Recommendation(
         recipe=RecipeRef(
@@ -513,6 +527,7 @@ def recommend(
         recipe_gpus=recipe.num_gpus,
         recipe_layout=before,
         layout_kept=adapted.kept,
+        released=list(adapted.released),
         reasons=reasons,
         differences=choice.differences,
         variants=choice.variants,
