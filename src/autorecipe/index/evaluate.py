@@ -297,7 +297,7 @@ class Interpreter:
             try:
                 result = self._run_func(fn, args, kwargs)
             except _Raise as exc:
-                self._results[key] = exc
+                self._results[key] = _Raise(exc.message, exc.where)
                 raise
             self._results[key] = copy_value(result)
             return result
@@ -306,7 +306,9 @@ class Interpreter:
         try:
             result = self._run_func(fn, args, kwargs)
         except _Raise as exc:
-            self._results[key] = exc
+            # A fresh one: the raised one carries a traceback whose frames would stay
+            # alive (in a reference cycle) as long as the cache does.
+            self._results[key] = _Raise(exc.message, exc.where)
             raise
         self._results[key] = _FIRST_CALL_DONE
         return result
@@ -675,7 +677,9 @@ class Interpreter:
             try:
                 self._exec_block(body, frame)
             except (_Return, _Raise, _Break, _Continue) as signal:
-                outcome = signal
+                # Kept without its traceback: a stored exception whose traceback holds
+                # this frame is a reference cycle that pins every value it saw.
+                outcome = signal.with_traceback(None)
             journal = self._journals.pop()
             after = {
                 key: (container, snapshot(container)) for key, (container, _) in journal.items()
@@ -1150,33 +1154,36 @@ class Interpreter:
         scope: dict[str, Any] = {}
         inner = _Frame(frame.module, frame.file, [scope] + frame.scopes, frame.globals)
         results: list[Any] = []
-
-        def walk(gens: list[ast.comprehension]) -> Unknown | None:
-            if not gens:
-                results.append(build(inner))
-                return None
-            gen = gens[0]
-            items = self._eval(gen.iter, inner)
-            if isinstance(items, dict):
-                items = list(items)
-            if not isinstance(items, (list, tuple, set, str, range)):
-                return Unknown("comprehension over values that cannot be read statically")
-            for item in items:
-                self._assign(gen.target, item, inner, frame.file)
-                ok = True
-                for cond in gen.ifs:
-                    truth = truth_of(self._eval(cond, inner))
-                    if is_unknown(truth):
-                        return truth
-                    ok = ok and truth
-                if ok:
-                    failed = walk(gens[1:])
-                    if failed:
-                        return failed
-            return None
-
-        failed = walk(node.generators)
+        failed = self._generate(node.generators, inner, build, results)
         return failed if failed else results
+
+    def _generate(
+        self, gens: list[ast.comprehension], inner: _Frame, build, results: list[Any]
+    ) -> Unknown | None:
+        """Run the comprehension's generators in order, appending `build(inner)` per item.
+        (A method, not a recursive closure: that closure would be a reference cycle.)"""
+        if not gens:
+            results.append(build(inner))
+            return None
+        gen = gens[0]
+        items = self._eval(gen.iter, inner)
+        if isinstance(items, dict):
+            items = list(items)
+        if not isinstance(items, (list, tuple, set, str, range)):
+            return Unknown("comprehension over values that cannot be read statically")
+        for item in items:
+            self._assign(gen.target, item, inner, inner.file)
+            ok = True
+            for cond in gen.ifs:
+                truth = truth_of(self._eval(cond, inner))
+                if is_unknown(truth):
+                    return truth
+                ok = ok and truth
+            if ok:
+                failed = self._generate(gens[1:], inner, build, results)
+                if failed:
+                    return failed
+        return None
 
     def _e_ListComp(self, node: ast.ListComp, frame: _Frame) -> Any:
         return self._comprehension(node, frame, lambda f: self._eval(node.elt, f))
