@@ -4,6 +4,7 @@ the installed `autorecipe` command in a subprocess, against the bundled 0.6.2 in
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -189,7 +190,8 @@ def test_case_6_qwen3_30b_a3b_sft_on_4_gpus() -> None:
     assert memory["capacity_gib"] <= 80
     if not memory["fits"]:
         fix = next(f for f in data["findings"] if f["id"] == "memory")["fix"]
-        assert "8 GPUs the recipe is tuned for" in fix and "--mode peft" in fix
+        assert "recipe is tuned for 8 GPUs" in fix and "--mode peft" in fix
+        assert f"planner finds a layout that fits is {data['fits_from_gpus']}" in fix
 
 
 def test_case_7_llama3_8b_at_32k_on_8_gpus() -> None:
@@ -258,17 +260,43 @@ def test_case_11_unknown_model() -> None:
     assert "llama" in lines[0].lower() and "config.json" in lines[0]
 
 
+def plan_fits(gpus: int, recipe: str) -> bool:
+    """The planner's own verdict (`autorecipe plan --recipe`), asked independently."""
+    proc = subprocess.run(
+        [autorecipe(), "plan", "--model", "Llama 3 70B", "--mode", "pretrain", "--gpus",
+         str(gpus), "--gpu-type", "h100", "--recipe", recipe, "--top", "1", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["fits"]
+
+
 def test_case_12_llama3_70b_on_12_gpus() -> None:
-    data = answer(
-        "--model", "Llama 3 70B", "--mode", "pretrain", "--gpus", "12", "--gpu-type", "h100"
-    )
+    args = ("--model", "Llama 3 70B", "--mode", "pretrain", "--gpus", "12", "--gpu-type", "h100")
+    data = answer(*args)
     if data["layout"] is None:
         assert data["findings"][0]["id"] == "no-valid-layout"
-    else:
-        meshes_valid(data["layout"], 12)
-        assert "--nproc_per_node=6" in data["command"] and "--nnodes=2" in data["command"]
-        if not data["memory"]["fits"]:
-            assert any(f["id"] == "memory" and f["severity"] == "error" for f in data["findings"])
+        return
+    lo = data["layout"]
+    meshes_valid(lo, 12)
+    # 8 + 4 is not one torchrun launch: equal nodes, each holding whole TP groups
+    per_node = int(re.search(r"--nproc_per_node=(\d+)", data["command"])[1])
+    assert per_node * data["nodes"] == 12 and per_node <= 8 and per_node % lo["tp"] == 0
+    assert f"--nnodes={data['nodes']}" in data["command"]
+    note = data["node_note"]
+    assert "8 + 4" in note and "not a uniform torchrun launch" in note
+    assert f"{data['nodes']} nodes × {per_node} GPUs" in note
+    text = " ".join(human(*args).split())
+    assert "8 + 4" in text
+    if not data["memory"]["fits"]:
+        smallest = data["fits_from_gpus"]
+        memory = next(f for f in data["findings"] if f["id"] == "memory")
+        assert memory["severity"] == "error"
+        assert "No layout of 12 × H100-SXM fits full-parameter pretraining" in memory["message"]
+        assert f"planner finds a layout that fits is {smallest}" in memory["fix"]
+        assert "--mode peft" in memory["fix"] and "offload" in memory["fix"]
+        recipe = data["recipe"]["name"]
+        assert plan_fits(smallest, recipe) and not plan_fits(12, recipe)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from autorecipe.launch import (
     benchmark_command,
     format_value,
     launcher_for,
+    node_note,
     node_shape,
     override_args,
     slurm_script,
@@ -100,6 +101,36 @@ def test_node_shape_spreads_uneven_counts() -> None:
     assert node_shape(4, 8) == (1, 4)
     with pytest.raises(UserError):
         node_shape(0, 8)
+
+
+@given(gpus=st.integers(1, 512), per_node=st.integers(1, 16), tp=st.sampled_from([1, 2, 4, 8]))
+def test_node_shape_keeps_tp_groups_inside_a_node_when_any_shape_can(
+    gpus: int, per_node: int, tp: int
+) -> None:
+    nodes, procs = node_shape(gpus, per_node, tp)
+    assert nodes * procs == gpus and procs <= per_node
+    possible = [
+        n
+        for n in range(1, gpus + 1)
+        if gpus % n == 0 and gpus // n <= per_node and (gpus // n) % tp == 0
+    ]
+    if possible:
+        assert procs % tp == 0 and nodes == min(possible)
+    else:
+        assert (nodes, procs) == node_shape(gpus, per_node)
+
+
+def test_node_note_spells_out_the_arithmetic_only_for_partial_nodes() -> None:
+    note = node_note(12, 8, tp=4)
+    assert "8 + 4" in note and "3 nodes × 4 GPUs" in note and "TP=4" in note
+    assert "2 × 6" in note and "16 GPUs would be 2 whole nodes" in note
+    assert "2 nodes × 6 GPUs" in node_note(12, 8)
+    assert node_note(16, 8) is None and node_note(6, 8) is None
+    cmd = torchrun_command(
+        launcher_for("0.6.2"), recipe="r", dataset="mock", overrides={}, gpus=12,
+        gpus_per_node=8, tp=4,
+    )  # fmt: skip
+    assert "--nproc_per_node=4" in cmd and "--nnodes=3" in cmd
 
 
 def test_override_values_read_as_run_recipe_reads_them() -> None:

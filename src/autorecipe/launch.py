@@ -77,21 +77,46 @@ def launcher_for(bridge_version: str) -> Launcher:
     )
 
 
-def node_shape(gpus: int, gpus_per_node: int) -> tuple[int, int]:
+def node_shape(gpus: int, gpus_per_node: int, tp: int = 1) -> tuple[int, int]:
     """(nodes, processes per node) for `gpus` GPUs on nodes of `gpus_per_node`.
 
     torchrun starts the same number of processes on every node, so when `gpus` is not a
     multiple of `gpus_per_node` the GPUs are spread evenly over the fewest nodes that allow
-    it (12 GPUs on 8-GPU nodes: 2 nodes x 6).
+    it (12 GPUs on 8-GPU nodes: 2 nodes x 6). Megatron-Core gives each TP group
+    consecutive ranks, so a TP group stays inside a node only when TP divides the
+    processes per node: 12 GPUs at TP 4 go 3 nodes x 4.
     """
     if gpus < 1 or gpus_per_node < 1:
         raise UserError(
             f"GPU counts must be positive integers (got {gpus} on {gpus_per_node}/node)."
         )
-    nodes = -(-gpus // gpus_per_node)
-    while gpus % nodes:
-        nodes += 1
-    return nodes, gpus // nodes
+    shapes = uniform_shapes(gpus, gpus_per_node)
+    return next(((n, k) for n, k in shapes if k % tp == 0), shapes[0])
+
+
+def uniform_shapes(gpus: int, gpus_per_node: int) -> list[tuple[int, int]]:
+    """Every (nodes, processes per node) with the same count on each node, fewest nodes
+    first."""
+    return [
+        (n, gpus // n) for n in range(1, gpus + 1) if gpus % n == 0 and gpus // n <= gpus_per_node
+    ]
+
+
+def node_note(gpus: int, gpus_per_node: int, tp: int = 1) -> str | None:
+    """The node arithmetic in words when `gpus` is not whole nodes (None when it is)."""
+    if gpus <= gpus_per_node or gpus % gpus_per_node == 0:
+        return None
+    full, rest = divmod(gpus, gpus_per_node)
+    nodes, per_node = node_shape(gpus, gpus_per_node, tp)
+    others = [f"{n} × {k}" for n, k in uniform_shapes(gpus, gpus_per_node) if n != nodes][:2]
+    why = f"; TP={tp} must divide the GPUs per node" if tp > 1 else ""
+    return (
+        f"nodes: {gpus} GPUs on {gpus_per_node}-GPU nodes would be "
+        f"{' + '.join([str(gpus_per_node)] * full + [str(rest)])}, not a uniform torchrun "
+        f"launch (torchrun starts the same process count on every node); this uses {nodes} nodes × "
+        f"{per_node} GPUs{why} (also uniform: {', '.join(others) or 'none'}); "
+        f"{(full + 1) * gpus_per_node} GPUs would be {full + 1} whole nodes"
+    )
 
 
 def format_value(value: Any) -> str:
@@ -130,13 +155,14 @@ def torchrun_command(
     overrides: dict[str, Any],
     gpus: int,
     gpus_per_node: int,
+    tp: int = 1,
 ) -> str:
     """The run_recipe.py command for `gpus` GPUs: one line per node when it spans several.
 
     Example: ``torchrun_command(launcher_for("0.6.2"), recipe="llama3_8b_pretrain_config",
     dataset="mock", overrides={}, gpus=8, gpus_per_node=8)``.
     """
-    nodes, per_node = node_shape(gpus, gpus_per_node)
+    nodes, per_node = node_shape(gpus, gpus_per_node, tp)
     head = [launcher.runner, f"--nproc_per_node={per_node}"]
     if nodes == 1:
         return _join([head, *_recipe_args(launcher, recipe, dataset, overrides)])
@@ -159,13 +185,14 @@ def slurm_script(
     overrides: dict[str, Any],
     gpus: int,
     gpus_per_node: int,
+    tp: int = 1,
 ) -> str:
     """A complete sbatch script that runs the same command with srun on every node.
 
     One task per node runs torchrun; the c10d rendezvous on the first node lets every
     node find its rank without a per-node variable.
     """
-    nodes, per_node = node_shape(gpus, gpus_per_node)
+    nodes, per_node = node_shape(gpus, gpus_per_node, tp)
     head = [launcher.runner, f"--nnodes={nodes}", f"--nproc_per_node={per_node}"]
     rendezvous = [
         "--rdzv_backend=c10d",

@@ -12,6 +12,7 @@ grows past the recipe's.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,3 +272,27 @@ def adapt_layout(
         moved_because=why,
         released=released,
     )
+
+
+def whole_node_counts(start: int, per_node: int, tries: int) -> list[int]:
+    """GPU counts above `start` that torchrun launches uniformly: part of one node, or
+    whole nodes."""
+    small = list(range(start + 1, per_node + 1))
+    first_whole = max(start // per_node + 1, 1)
+    whole = [n * per_node for n in range(first_whole, first_whole + tries)]
+    return (small + [n for n in whole if n not in small])[:tries]
+
+
+def smallest_fitting_world(target: Target, gbs: int, per_node: int, tries: int = 12) -> int | None:
+    """The fewest GPUs, above the target's, on which the planner finds a layout that
+    fits, keeping the global batch `gbs`; None when none of the next `tries` counts do.
+
+    Example:
+        >>> smallest_fitting_world(Target(llama3_70b, 12, h100, 8192, "pretrain"), 128, 8)
+        16
+    """
+    for n in whole_node_counts(target.world, per_node, tries):
+        found = dataclasses.replace(target, world=n).plan(gbs, {})
+        if any(c.memory and c.memory.fits for c in found):
+            return n
+    return None

@@ -13,7 +13,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field
 
-from autorecipe.advise.adapt import Adapted, Target, adapt_layout, recipe_layout, recipe_pins
+from autorecipe.advise.adapt import (
+    Adapted,
+    Target,
+    adapt_layout,
+    recipe_layout,
+    recipe_pins,
+    smallest_fitting_world,
+)
 from autorecipe.advise.check import check_recipe
 from autorecipe.advise.choose import (
     PRECISION_ALIASES,
@@ -37,6 +44,7 @@ from autorecipe.launch import (
     SEQ_LENGTH_KEY,
     benchmark_command,
     launcher_for,
+    node_note,
     node_shape,
     slurm_script,
     torchrun_command,
@@ -102,6 +110,9 @@ class Recommendation(Candidate):
     nodes: int
     node_note: str | None = Field(
         None, description="how the GPUs split over nodes when not whole nodes"
+    )
+    fits_from_gpus: int | None = Field(
+        None, description="when nothing fits: the fewest GPUs on which the planner finds a fit"
     )
     seq_length: int
     recipe_gpus: int | None = Field(None, description="GPU count the recipe was tuned for")
@@ -269,6 +280,7 @@ def _findings(
     gpus: int,
     lint: list[Finding],
     shipped_seq: int | None,
+    fits_from: int | None = None,
 ) -> list[Finding]:
     """recommend's own findings, then the linter's (advise.check) on the final overrides.
 
@@ -312,9 +324,10 @@ def _findings(
             Finding(
                 id="memory",
                 severity="error",
-                message=f"Estimated {mem.per_gpu_gib:.1f} GiB per GPU exceeds the "
-                f"{mem.capacity_gib:.0f} GiB usable on {gpu.key}.",
-                fix=_memory_advice(mem, recipe, gpus, adapted.layout),
+                message=f"No layout of {gpus} × {gpu.key} fits {_training_words(recipe.mode)}: "
+                f"the planner's leanest needs an estimated {mem.per_gpu_gib:.1f} GiB per GPU, "
+                f"over the {mem.capacity_gib:.0f} GiB usable.",
+                fix=_memory_advice(mem, recipe, gpus, adapted.layout, fits_from),
             )
         )
     if recipe.mode in ("sft", "peft") and not recipe.fields.get("checkpoint.pretrained_checkpoint"):
@@ -342,13 +355,25 @@ def _findings(
     return found + [f for f in lint if f.id not in covered]
 
 
-def _memory_advice(mem: Memory, recipe: Recipe, gpus: int, lo: Layout | None) -> str:
-    """What would make it fit, from what is known without another search."""
+def _training_words(mode: str | None) -> str:
+    return {"pretrain": "full-parameter pretraining", "sft": "full-parameter SFT"}.get(
+        mode or "", "LoRA fine-tuning"
+    )
+
+
+def _memory_advice(
+    mem: Memory, recipe: Recipe, gpus: int, lo: Layout | None, fits_from: int | None
+) -> str:
+    """What would make it fit: the planner's smallest GPU count, then what needs none."""
     advice = []
-    if recipe.num_gpus and recipe.num_gpus > gpus:
-        advice.append(f"use the {recipe.num_gpus} GPUs the recipe is tuned for")
+    if fits_from is not None:
+        advice.append(
+            f"the smallest GPU count at which the planner finds a layout that fits is {fits_from}"
+        )
     else:
-        advice.append("use more GPUs")
+        advice.append("the planner finds no layout that fits on the next GPU counts either")
+    if recipe.num_gpus and recipe.num_gpus > gpus:
+        advice.append(f"the recipe is tuned for {recipe.num_gpus} GPUs")
     if lo is not None and lo.recompute != "full":
         advice.append("full activation recompute (model.recompute_granularity=full)")
     if mem.per_gpu_gib - mem.breakdown.optimizer <= mem.capacity_gib:
@@ -456,14 +481,19 @@ def recommend(
     overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq)
 
     data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
+    tp = adapted.layout.tp if adapted.layout else 1
     command_args = dict(
         recipe=choice.recipe.name,
         dataset=data.name,
         overrides=overrides,
         gpus=gpus,
         gpus_per_node=per_node,
+        tp=tp,
     )
-    nodes, _ = node_shape(gpus, per_node)
+    nodes, _ = node_shape(gpus, per_node, tp)
+    mem = adapted.memory
+    short = mem is not None and not mem.fits and not adapted.trusted_recipe
+    fits_from = smallest_fitting_world(target, before.gbs, per_node) if short else None
     lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=data.name)
     reasons = list(choice.reasons)
     if first_time:
@@ -514,7 +544,7 @@ def recommend(
         )
         if adapted.layout and adapted.memory
         else None,
-        findings=_findings(adapted, recipe, before, gpu, gpus, lint.findings, limit),
+        findings=_findings(adapted, recipe, before, gpu, gpus, lint.findings, limit, fits_from),
         changes=changes,
         bridge_version=idx.bridge_version,
         model=spec.hf_id or model,
@@ -523,6 +553,8 @@ def recommend(
         gpu_type=gpu.key,
         gpus_per_node=per_node,
         nodes=nodes,
+        node_note=node_note(gpus, per_node, tp),
+        fits_from_gpus=fits_from,
         seq_length=seq,
         recipe_gpus=recipe.num_gpus,
         recipe_layout=before,

@@ -117,7 +117,7 @@ def render(answer: Recommendation) -> None:
     from rich.rule import Rule
     from rich.text import Text
 
-    from autorecipe.launch import override_args
+    from autorecipe.launch import format_value, override_args
 
     con = console()
     con.width = min(con.width, WIDTH)
@@ -181,7 +181,10 @@ def render(answer: Recommendation) -> None:
             bullets=False,
         )
 
-    overrides = [f"{c.key}={c.value} [{c.change_class}]: {c.reason or ''}" for c in answer.changes]
+    overrides = [
+        f"{c.key}={format_value(c.value)} [{c.change_class}]: {c.reason or ''}"
+        for c in answer.changes
+    ]
     if overrides:
         section("Overrides", overrides)
     else:
