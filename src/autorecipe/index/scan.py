@@ -45,6 +45,7 @@ CORE_KEYS = tuple(list(PLAIN_FIELDS)[:8]) + (
     "recompute_granularity",
     "use_distributed_optimizer",
 )
+_CORE_KEY_SET = frozenset(CORE_KEYS)
 _MAX_NESTING = 3
 
 
@@ -140,7 +141,7 @@ def _flatten(obj: Obj, prefix: str, out: dict, prov: dict, unknown: dict, depth:
     for attr, slot in obj.attrs.items():
         path = f"{prefix}.{attr}"
         key = field_key(path)
-        if slot.default and key not in CORE_KEYS:
+        if slot.default and key not in _CORE_KEY_SET:
             continue
         _record(key, path, slot, out, prov, unknown, depth)
 
@@ -149,6 +150,10 @@ def _record(
     key: str, path: str, slot: Slot, out: dict, prov: dict, unknown: dict, depth: int
 ) -> None:
     value = slot.value
+    if _dropped(key):  # not kept, but what is nested under it may have a plain name
+        if isinstance(value, Obj) and depth < _MAX_NESTING:
+            _flatten(value, path, out, prov, unknown, depth + 1)
+        return
     if isinstance(value, Unknown):
         unknown[key] = f"{value.reason} (assigned at {slot.prov})"
         return
@@ -184,10 +189,6 @@ def _extract(interp: Interpreter, value: Any) -> tuple[dict, dict, dict, Obj | N
         slot = value.attrs.get(section) or interp.default_slot(value, section)
         if slot is not None:
             _record(section, section, slot, fields, prov, unknown, 1)
-    for section, keep in SECTION_KEYS.items():
-        for store in (fields, prov, unknown):
-            for key in [k for k in store if k.startswith(f"{section}.") and k not in keep]:
-                del store[key]
     model = value.attrs.get("model")
     section_missing = {
         s: value.attrs[s].value.missing
@@ -204,6 +205,12 @@ def _extract(interp: Interpreter, value: Any) -> tuple[dict, dict, dict, Obj | N
         if key not in fields and key not in unknown and section_missing.get(section):
             unknown[key] = f"not set by the recipe: {section_missing[section]}"
     return fields, prov, unknown, model.value if model and isinstance(model.value, Obj) else None
+
+
+def _dropped(key: str) -> bool:
+    """A key of a section of which only SECTION_KEYS are kept, and not one of those."""
+    section, dot, _ = key.partition(".")
+    return bool(dot) and section in SECTION_KEYS and key not in SECTION_KEYS[section]
 
 
 def _hf_model_id(model: Obj | None, fields: dict) -> tuple[str | None, str | None]:

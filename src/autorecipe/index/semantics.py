@@ -260,6 +260,6 @@ def copy_value(value: Any, memo: dict | None = None) -> Any:
         if type(inner) is Obj or type(inner) is list or type(inner) is dict:
             attrs[key] = Slot(copy_value(inner, memo), slot.prov, slot.default)
         else:
-            attrs[key] = Slot(inner, slot.prov, slot.default)
+            attrs[key] = slot  # slots are replaced, never changed in place: share it
     new.attrs = attrs
     return new
