@@ -39,15 +39,16 @@ PRECISION_TOKENS = {
 
 @dataclass(frozen=True)
 class PublishedFit:
-    """A published run at its layout, with its recipe's memory settings (None: no recipe)."""
+    """A published run at its layout with its recipe's memory settings (None: no recipe)."""
 
     row: CalibrationRow
-    recipe: Any | None
+    recipe: Any | None  # the benchmark recipe named for the run
+    same_layout: bool  # that recipe sets the published layout (it produced this run)
     layout: Layout
     memory: Memory
 
 
-def _same_run(row: Layout, recipe: Layout) -> bool:
+def sets_layout(row: Layout, recipe: Layout) -> bool:
     """The recipe sets the layout the table published (a blank VP in the table matches any)."""
     keys = ("tp", "pp", "cp", "ep", "mbs", "use_megatron_fsdp")
     return all(getattr(row, k) == getattr(recipe, k) for k in keys) and (
@@ -55,30 +56,44 @@ def _same_run(row: Layout, recipe: Layout) -> bool:
     )
 
 
-def producing_recipe(row: CalibrationRow, index: Any) -> Any | None:
-    """The benchmark recipe named for the row's model, task, GPU count, GPU and precision,
-    when it sets the row's published layout; None when no shipped recipe did (the table
-    comes from an older release whose recipe has since changed).
+def named_recipe(row: CalibrationRow, index: Any) -> Any | None:
+    """The benchmark recipe named for the row's model, task, GPU count, GPU and precision.
 
     Example:
-        >>> producing_recipe(row, load_index("0.6.2")).name
+        >>> named_recipe(row, load_index("0.6.2")).name
         'llama3_8b_pretrain_8gpu_h100_fp8cs_config'
     """
-    from autorecipe.layout.from_recipe import recipe_layout
-
     prefix = RECIPE_PREFIX.get(row.model_key)
     if prefix is None:
         return None
     by_name = {r.name: r for r in index.recipes if r.kind == "benchmark"}
     for token in PRECISION_TOKENS.get(row.precision, ()):
         name = f"{prefix}_{row.mode}_{row.world_size}gpu_{row.gpu_type}_{token}_config"
-        if name in by_name and _same_run(row.layout, recipe_layout(by_name[name]).layout):
+        if name in by_name:
             return by_name[name]
     return None
 
 
+def producing_recipe(row: CalibrationRow, index: Any) -> Any | None:
+    """The named recipe when it sets the row's published layout; None when no shipped recipe
+    does (the table comes from an older release whose recipe has since changed).
+
+    Example:
+        >>> producing_recipe(row, load_index("0.6.2")).name
+        'llama3_8b_pretrain_8gpu_b200_fp8cs_config'
+    """
+    from autorecipe.layout.from_recipe import recipe_layout
+
+    recipe = named_recipe(row, index)
+    if recipe is not None and sets_layout(row.layout, recipe_layout(recipe).layout):
+        return recipe
+    return None
+
+
 def row_setup(row: CalibrationRow, recipe: Any | None) -> tuple[Layout, Knobs]:
-    """The row's published layout with the recipe's recompute, stage split and knobs."""
+    """The row's published layout with the recipe's recompute, offloading, knobs and, where
+    its pipeline is the row's, its stage split (else Megatron's balanced split is assumed).
+    """
     from autorecipe.layout.from_recipe import recipe_layout
 
     if recipe is None:
@@ -91,33 +106,37 @@ def row_setup(row: CalibrationRow, recipe: Any | None) -> tuple[Layout, Knobs]:
         "recompute_num_layers": lay.recompute_num_layers,
         "recompute_modules": lay.recompute_modules,
         "use_distributed_optimizer": lay.use_distributed_optimizer,
-        "account_for_embedding": lay.account_for_embedding,
-        "account_for_loss": lay.account_for_loss,
     }
     if row.layout.ep > 1:
         update["etp"] = lay.etp
-    # a blank VP in the table is the recipe's VP; the recipe's stage split applies as set
-    update.update(
-        vp=lay.vp,
-        pipeline_layout=lay.pipeline_layout,
-        first_stage_layers=lay.first_stage_layers,
-        last_stage_layers=lay.last_stage_layers,
-    )
+    if lay.pp == row.layout.pp and row.layout.vp in (None, lay.vp):
+        # a blank VP in the table is the recipe's VP; its stage split applies as set
+        update.update(
+            vp=lay.vp,
+            pipeline_layout=lay.pipeline_layout,
+            first_stage_layers=lay.first_stage_layers,
+            last_stage_layers=lay.last_stage_layers,
+            account_for_embedding=lay.account_for_embedding,
+            account_for_loss=lay.account_for_loss,
+        )
     return row.layout.model_copy(update=update), own.knobs
 
 
 def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
-    """Memory of a published run, with the producing recipe's settings where one exists.
+    """Memory of a published run, with its named recipe's settings where one exists.
 
     Example:
         >>> rows, _ = load_rows("tests/data/perf-calibration.csv")
         >>> published_fit(rows[0], load_index("0.6.2")).memory.fits
         True
     """
-    recipe = producing_recipe(row, index)
+    from autorecipe.layout.from_recipe import recipe_layout
+
+    recipe = named_recipe(row, index)
+    same = recipe is not None and sets_layout(row.layout, recipe_layout(recipe).layout)
     layout, knobs = row_setup(row, recipe)
     memory = estimate_memory(
         row.spec, layout, row.gpu, seq_len=row.seq_len, mode=row.mode, precision=row.precision,
         world_size=row.world_size, knobs=knobs,
     )  # fmt: skip
-    return PublishedFit(row, recipe, layout, memory)
+    return PublishedFit(row, recipe, same, layout, memory)
