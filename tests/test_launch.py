@@ -10,12 +10,15 @@ from hypothesis import strategies as st
 
 from autorecipe.errors import UserError
 from autorecipe.launch import (
+    PRETRAINED_KEY,
+    PRETRAINED_VAR,
     benchmark_command,
     format_value,
     launcher_for,
     node_note,
     node_shape,
     override_args,
+    pretrained_checkpoint_how,
     slurm_script,
     torchrun_command,
 )
@@ -182,3 +185,37 @@ def test_benchmark_recipes_launch_at_their_encoded_gpu_count() -> None:
     assert words[-2:] == ["--mode", "pretrain"]
     peft = argv(benchmark_command(recipe="x", num_gpus=8, gpus_per_node=8, mode="peft"))
     assert peft[-1] == "lora"
+
+
+def _wheel_text(wheel, member: str) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read(member).decode()
+
+
+def test_pretrained_checkpoint_forms_match_each_releases_loader(wheel_062, wheel_051) -> None:
+    """0.6.2 loads a Hugging Face directory given as pretrained_checkpoint; 0.5.1 does not."""
+    loader = "megatron/bridge/training/checkpointing.py"
+    assert "is_hf_checkpoint_dir(load_dir)" in _wheel_text(wheel_062, loader)
+    assert "is_hf_checkpoint_dir" not in _wheel_text(wheel_051, loader)
+    for wheel in (wheel_062, wheel_051):
+        assert "pretrained_checkpoint: Optional[str]" in _wheel_text(
+            wheel, "megatron/bridge/training/config.py"
+        )
+    assert launcher_for("0.6.2").pretrained_hf_dir and not launcher_for("0.5.1").pretrained_hf_dir
+    assert "Hugging Face model directory" in pretrained_checkpoint_how(launcher_for("0.6.2"))
+    assert "import_ckpt" in pretrained_checkpoint_how(launcher_for("0.5.1"))
+
+
+def test_a_shell_variable_placeholder_stays_unquoted_for_the_shell() -> None:
+    args = override_args({PRETRAINED_KEY: PRETRAINED_VAR, "logger.name": "$(rm -rf /)"})
+    assert args[0] == "checkpoint.pretrained_checkpoint=$PRETRAINED_CHECKPOINT"
+    assert args[1] == "'logger.name=$(rm -rf /)'"
+    script = slurm_script(
+        launcher_for("0.6.2"), recipe="r", dataset="squad",
+        overrides={PRETRAINED_KEY: PRETRAINED_VAR}, gpus=16, gpus_per_node=8,
+        notes=("Set PRETRAINED_CHECKPOINT first.",),
+    )  # fmt: skip
+    guard = script.index(': "${PRETRAINED_CHECKPOINT:?')
+    assert guard < script.index("srun") and "# Set PRETRAINED_CHECKPOINT first." in script

@@ -16,6 +16,7 @@ from autorecipe.catalog.models import resolve_model
 from autorecipe.errors import UserError
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Recipe
+from autorecipe.launch import PRETRAINED_KEY, PRETRAINED_VAR
 from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.search import enumerate_layouts
 
@@ -90,7 +91,9 @@ def test_known_answers_through_the_api() -> None:
     one = api.recommend("Qwen3-30B-A3B", "sft", 16, "h100")
     assert one.recipe.name == "qwen3_30b_a3b_sft_config"
     assert one.recipe.alias_of == "qwen3_30b_a3b_sft_16gpu_h100_bf16_config"
-    assert one.recipe_gpus == 16 and one.layout_kept and one.overrides == {}
+    assert one.recipe_gpus == 16 and one.layout_kept
+    # nothing to resize; only the starting weights, which the recipe leaves to the user
+    assert one.overrides == {PRETRAINED_KEY: PRETRAINED_VAR}
     assert (
         api.recommend("Llama 3 8B", "pretrain", 2, "h100").recipe.name
         == "llama3_8b_pretrain_config"
@@ -352,3 +355,20 @@ def test_resizing_is_the_planners_best_releasing_the_fewest_recipe_factors(
         assert rank_key(best) == rank_key(answer)
     else:
         assert any(f.id == "memory" and f.severity == "error" for f in answer.findings)
+
+
+@pytest.mark.parametrize(("version", "form"), [("0.6.2", "Hugging Face"), ("0.5.1", "import_ckpt")])
+def test_finetuning_commands_carry_the_starting_checkpoint_as_the_release_takes_it(
+    version: str, form: str
+) -> None:
+    for mode in ("sft", "peft"):
+        answer = api.recommend("Llama 3 8B", mode, 8, "h100", index=version)
+        assert answer.overrides[PRETRAINED_KEY] == PRETRAINED_VAR
+        change = next(c for c in answer.changes if c.key == PRETRAINED_KEY)
+        assert change.change_class == "convergence" and form in change.reason
+        assert f"{PRETRAINED_KEY}={PRETRAINED_VAR}" in answer.command.split()
+        notes = " ".join(ln for ln in answer.command.splitlines() if ln.startswith("#"))
+        assert "PRETRAINED_CHECKPOINT" in notes and form in notes
+    pretrain = api.recommend("Llama 3 8B", "pretrain", 8, "h100", index=version)
+    assert PRETRAINED_KEY not in pretrain.overrides
+    assert "PRETRAINED_CHECKPOINT" not in pretrain.command

@@ -13,6 +13,7 @@ overrides, so the sequence length is always set through ``dataset.seq_length``.
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -24,6 +25,10 @@ RUN_RECIPE = "scripts/training/run_recipe.py"
 TRAIN_SH = "./scripts/training/train.sh"
 SEQ_LENGTH_KEY = "dataset.seq_length"
 MASTER_PORT = 29500
+PRETRAINED_KEY = "checkpoint.pretrained_checkpoint"
+# A shell variable the user sets; left unquoted in commands so that the shell expands it.
+PRETRAINED_VAR = "$PRETRAINED_CHECKPOINT"
+_SHELL_VAR = re.compile(r"\$[A-Z][A-Z0-9_]*")
 
 
 class Launcher(BaseModel):
@@ -37,6 +42,10 @@ class Launcher(BaseModel):
     finetune_dataset: str
     # Benchmark recipes are launched by name through train.sh only from 0.6 on
     benchmark_launcher: bool
+    # checkpoint.pretrained_checkpoint also takes a Hugging Face model directory
+    # (0.6.2: training/checkpointing.py _load_checkpoint_from_path → is_hf_checkpoint_dir);
+    # 0.5.1 loads only Megatron checkpoints
+    pretrained_hf_dir: bool
 
     model_config = {"frozen": True}
 
@@ -62,6 +71,7 @@ def launcher_for(bridge_version: str) -> Launcher:
             pretrain_dataset="mock",
             finetune_dataset="squad",
             benchmark_launcher=True,
+            pretrained_hf_dir=True,
         )
     if version >= (0, 4):
         return Launcher(
@@ -70,6 +80,7 @@ def launcher_for(bridge_version: str) -> Launcher:
             pretrain_dataset="llm-pretrain-mock",
             finetune_dataset="llm-finetune",
             benchmark_launcher=False,
+            pretrained_hf_dir=False,
         )
     raise UserError(
         f"Megatron-Bridge {bridge_version} has no scripts/training/run_recipe.py launcher "
@@ -131,8 +142,36 @@ def format_value(value: Any) -> str:
 
 
 def override_args(overrides: dict[str, Any]) -> list[str]:
-    """`KEY=VALUE` arguments, shell-quoted where the shell would otherwise mangle them."""
-    return [shlex.quote(f"{key}={format_value(value)}") for key, value in overrides.items()]
+    """`KEY=VALUE` arguments, shell-quoted where the shell would otherwise mangle them;
+    a value that is a shell variable ($NAME) stays unquoted for the shell to fill in."""
+    return [
+        f"{key}={value}"
+        if isinstance(value, str) and _SHELL_VAR.fullmatch(value)
+        else shlex.quote(f"{key}={format_value(value)}")
+        for key, value in overrides.items()
+    ]
+
+
+def pretrained_checkpoint_how(launcher: Launcher) -> str:
+    """What this release accepts as checkpoint.pretrained_checkpoint, in one line."""
+    if launcher.pretrained_hf_dir:
+        return (
+            "a Hugging Face model directory (config.json + *.safetensors, loaded through "
+            "AutoBridge) or a Megatron checkpoint directory"
+        )
+    return (
+        "a Megatron checkpoint directory (this release does not load Hugging Face "
+        "directories: convert first with AutoBridge.import_ckpt)"
+    )
+
+
+def _comments(notes: tuple[str, ...]) -> str:
+    """Notes as shell comments, wrapped to fit 80 columns."""
+    import textwrap
+
+    return "".join(
+        f"# {line}\n" for note in notes for line in textwrap.wrap(note, 78, break_long_words=False)
+    )
 
 
 def _join(lines: list[list[str]]) -> str:
@@ -156,8 +195,10 @@ def torchrun_command(
     gpus: int,
     gpus_per_node: int,
     tp: int = 1,
+    notes: tuple[str, ...] = (),
 ) -> str:
-    """The run_recipe.py command for `gpus` GPUs: one line per node when it spans several.
+    """The run_recipe.py command for `gpus` GPUs: one line per node when it spans several;
+    `notes` go first as shell comments.
 
     Example: ``torchrun_command(launcher_for("0.6.2"), recipe="llama3_8b_pretrain_config",
     dataset="mock", overrides={}, gpus=8, gpus_per_node=8)``.
@@ -165,7 +206,7 @@ def torchrun_command(
     nodes, per_node = node_shape(gpus, gpus_per_node, tp)
     head = [launcher.runner, f"--nproc_per_node={per_node}"]
     if nodes == 1:
-        return _join([head, *_recipe_args(launcher, recipe, dataset, overrides)])
+        return _comments(notes) + _join([head, *_recipe_args(launcher, recipe, dataset, overrides)])
     # Static rendezvous: every node is told its rank and node 0's address.
     rendezvous = [
         [f"--nnodes={nodes}", "--node_rank=$NODE_RANK"],
@@ -174,7 +215,11 @@ def torchrun_command(
     note = (
         f"# On each of the {nodes} nodes: NODE_RANK=0..{nodes - 1}, MASTER_ADDR=<node 0 address>\n"
     )
-    return note + _join([head, *rendezvous, *_recipe_args(launcher, recipe, dataset, overrides)])
+    return (
+        _comments(notes)
+        + note
+        + _join([head, *rendezvous, *_recipe_args(launcher, recipe, dataset, overrides)])
+    )
 
 
 def slurm_script(
@@ -186,6 +231,7 @@ def slurm_script(
     gpus: int,
     gpus_per_node: int,
     tp: int = 1,
+    notes: tuple[str, ...] = (),
 ) -> str:
     """A complete sbatch script that runs the same command with srun on every node.
 
@@ -219,6 +265,12 @@ def slurm_script(
             "set -euo pipefail",
             "# Run from a Megatron-Bridge checkout of the release this answer is for.",
             f"# (Megatron-Bridge {launcher.release})",
+            *_comments(notes).splitlines(),
+            *(
+                f': "${{{v[1:]}:?set {v[1:]} first (see above)}}"'
+                for v in overrides.values()
+                if isinstance(v, str) and _SHELL_VAR.fullmatch(v)
+            ),
             'MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
             "export MASTER_ADDR",
             command,

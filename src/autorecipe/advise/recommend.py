@@ -41,11 +41,14 @@ from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Mode, Recipe, RecipeIndex
 from autorecipe.launch import (
+    PRETRAINED_KEY,
+    PRETRAINED_VAR,
     SEQ_LENGTH_KEY,
     benchmark_command,
     launcher_for,
     node_note,
     node_shape,
+    pretrained_checkpoint_how,
     slurm_script,
     torchrun_command,
 )
@@ -206,9 +209,14 @@ def _precision(recipe: Recipe) -> str:
 
 
 def _overrides(
-    before: Layout, after: Layout, seq_len: int, recipe_seq: int | None
+    before: Layout,
+    after: Layout,
+    seq_len: int,
+    recipe_seq: int | None,
+    pretrained: str | None = None,
 ) -> tuple[dict[str, Any], list[Change]]:
-    """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed."""
+    """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed;
+    `pretrained` says what the release takes as the starting checkpoint, when one is due."""
     moves = []
     if recipe_seq != seq_len:
         moves.append(
@@ -218,6 +226,17 @@ def _overrides(
                 recipe_seq,
                 f"you asked for {seq_len} tokens (recipe: {recipe_seq}); the launcher copies "
                 "dataset.seq_length into model.seq_length, so model.seq_length alone is reverted",
+            )
+        )
+    if pretrained:
+        moves.append(
+            Move(
+                PRETRAINED_KEY,
+                PRETRAINED_VAR,
+                None,
+                "fine-tuning starts from pretrained weights, and the recipe names none (it "
+                "builds the model with load_weights=False, so without this it trains from "
+                f"random weights); set {PRETRAINED_VAR[1:]} to {pretrained}",
             )
         )
     return classed(moves + layout_moves(before, after))
@@ -281,6 +300,7 @@ def _findings(
     lint: list[Finding],
     shipped_seq: int | None,
     fits_from: int | None = None,
+    pretrained_how: str | None = None,
 ) -> list[Finding]:
     """recommend's own findings, then the linter's (advise.check) on the final overrides.
 
@@ -330,16 +350,17 @@ def _findings(
                 fix=_memory_advice(mem, recipe, gpus, adapted.layout, fits_from),
             )
         )
-    if recipe.mode in ("sft", "peft") and not recipe.fields.get("checkpoint.pretrained_checkpoint"):
+    if recipe.mode in ("sft", "peft") and not recipe.fields.get(PRETRAINED_KEY):
         found.append(
             Finding(
                 id="no-pretrained-checkpoint",
                 severity="warning",
-                message="The recipe sets no checkpoint.pretrained_checkpoint: without one, "
+                message=f"The recipe sets no {PRETRAINED_KEY}: without one, "
                 f"{recipe.mode.upper()} starts from randomly initialised weights "
-                "(the recipe builds the model with load_weights=False).",
-                fix="Convert the Hugging Face checkpoint to a Megatron checkpoint "
-                "(AutoBridge.import_ckpt) and add checkpoint.pretrained_checkpoint=PATH.",
+                "(the recipe builds the model with load_weights=False). The command "
+                f"passes {PRETRAINED_KEY}={PRETRAINED_VAR}.",
+                fix=f"Set {PRETRAINED_VAR[1:]} before launching: {PRETRAINED_KEY}= takes "
+                f"{pretrained_how}.",
             )
         )
     for attr, reason in sorted(recipe.unknown.items()):
@@ -478,7 +499,9 @@ def recommend(
     seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
     target = _target(recipe, spec, gpu, query, seq)
     tuned = interleave(target, adapted.layout) if adapted.layout else None
-    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq)
+    needs_weights = query.mode in ("sft", "peft") and not recipe.fields.get(PRETRAINED_KEY)
+    how = pretrained_checkpoint_how(launcher) if needs_weights else None
+    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq, how)
 
     data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
     tp = adapted.layout.tp if adapted.layout else 1
@@ -489,6 +512,7 @@ def recommend(
         gpus=gpus,
         gpus_per_node=per_node,
         tp=tp,
+        notes=(f"Set {PRETRAINED_VAR[1:]} to {how}.",) if how else (),
     )
     nodes, _ = node_shape(gpus, per_node, tp)
     mem = adapted.memory
@@ -544,7 +568,9 @@ def recommend(
         )
         if adapted.layout and adapted.memory
         else None,
-        findings=_findings(adapted, recipe, before, gpu, gpus, lint.findings, limit, fits_from),
+        findings=_findings(
+            adapted, recipe, before, gpu, gpus, lint.findings, limit, fits_from, how
+        ),
         changes=changes,
         bridge_version=idx.bridge_version,
         model=spec.hf_id or model,
