@@ -28,6 +28,8 @@ QUERIES = [
     ],
     ["--model", "DeepSeek-V3", "--mode", "pretrain", "--gpus", "256", "--gpu-type", "h100"],
     ["--model", "Llama 3 70B", "--mode", "pretrain", "--gpus", "12", "--gpu-type", "h100"],
+    # resized by the planner, nothing fits: the smallest fitting GPU count is searched too
+    ["--model", "Qwen3-30B-A3B", "--mode", "sft", "--gpus", "4", "--gpu-type", "h100"],
 ]
 REPEATS = 7
 EXE = str(Path(sys.executable).with_name("autorecipe"))
