@@ -235,3 +235,25 @@ def test_uneven_layers_are_sized_with_the_balanced_layout():
             dsv3, bare.model_copy(update={"first_stage_layers": 2}), H100, seq_len=4096,
             world_size=2048,
         )  # fmt: skip
+
+
+def test_layernorm_recompute_only_frees_norms_that_are_modules():
+    # Transformer Engine fuses a dense layer's norms into the next linear (IdentityOp in the
+    # layer, which Megatron's "layernorm" recompute skips); a MoE layer's pre-MLP norm is its
+    # own module, whose 16-bit output (the router's input) recompute frees
+    def per_token(model, modules):
+        shapes = model_shapes(resolve_model(model))
+        layout = Layout(ep=8 if shapes.experts else 1, dp=8, gbs=64, recompute="selective",
+                        recompute_modules=modules)  # fmt: skip
+        return layer_activation_bytes_per_token(shapes, layout, shapes.layers[-1])
+
+    assert per_token("llama3-8b", ["layernorm"]) == per_token("llama3-8b", ["core_attn"])
+    h = 2048  # Qwen3-30B-A3B
+    assert per_token("qwen3-30b-a3b", ["core_attn"]) - per_token(
+        "qwen3-30b-a3b", ["layernorm"]
+    ) == pytest.approx(2 * h)
+    # "mlp" checkpoints the dense MLP from its input: fused norm output, fc1 and SwiGLU outputs
+    h, f = 4096, 14336
+    assert per_token("llama3-8b", ["core_attn"]) - per_token("llama3-8b", ["mlp"]) == (
+        2 * h + 4 * f + 2 * f
+    )

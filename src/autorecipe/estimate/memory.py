@@ -51,9 +51,13 @@ Act = tuple[str, str, float]  # (name, where, bytes per token at 16 bit)
 
 # Selective-recompute modules → the activations they drop (Megatron recompute_modules).
 # core_attn drops nothing here: with flash attention there is no s² term to drop.
+# "layernorm" only acts on a norm that is its own module (TransformerLayer skips an
+# IdentityOp): MLA's input norm and a MoE layer's pre-MLP norm; Transformer Engine fuses the
+# others into the next linear (TELayerNormColumnParallelLinear). "mlp" checkpoints a dense
+# MLP from its input, so its fused norm's output goes too.
 RECOMPUTE_DROPS = {
-    "layernorm": {"ln_out"},
-    "mlp": {"mlp_fc1_out", "mlp_act_out"},
+    "layernorm": {"mla_ln_out", "moe_ln_out"},
+    "mlp": {"mlp_ln_out", "mlp_fc1_out", "mlp_act_out"},
     "moe": {
         "moe_tokens",
         "moe_fc1_out",
@@ -78,9 +82,12 @@ OFFLOAD_DROPS = {
     "moe_act": {"moe_fc1_out"},
     "fused_group_mlp": {"moe_tokens"},
 }
-# Linear-layer inputs Transformer Engine saves for backward in the low-precision format
+# Linear-layer inputs Transformer Engine saves for backward in the low-precision format (a
+# MoE layer's norm output is also the router's input, which stays 16-bit)
 LOW_PRECISION_INPUTS = {
     "ln_out",
+    "mla_ln_out",
+    "mlp_ln_out",
     "attn_out",
     "mlp_act_out",
     "moe_tokens",
@@ -140,8 +147,10 @@ class Shapes:
 def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, list[Act], int]:
     """(tp_split, kv, replicated params, activations, LoRA rank-1 params) of a mixer."""
     h, a, g, d = spec.hidden_size, spec.num_attention_heads, spec.num_key_value_heads, spec.head_dim
-    # the norm's input and output (the projection's input), 2 bytes per element each
-    acts: list[Act] = [("norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
+    # the norm's input and output (the projection's input), 2 bytes per element each; MLA's
+    # norm is a module of its own (it feeds two down-projections)
+    out = "mla_ln_out" if mixer == "mla" else "ln_out"
+    acts: list[Act] = [("norm_in", "rep", 2.0 * h), (out, "rep", 2.0 * h)]
     if mixer in ("attention", "swa"):
         q = a * d * (2 if spec.attention_output_gate else 1)
         kv = 2 * h * g * d
@@ -188,7 +197,8 @@ def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
     tp_split, kv, replicated, acts, lora = _mixer_shape(spec, kind.mixer)
     routed = 0
     if kind.mlp != "none":
-        acts += [("mlp_norm_in", "rep", 2.0 * h), ("ln_out", "rep", 2.0 * h)]
+        out = "moe_ln_out" if kind.mlp == "moe" else "mlp_ln_out"
+        acts += [("mlp_norm_in", "rep", 2.0 * h), (out, "rep", 2.0 * h)]
     if kind.mlp == "dense":
         f = spec.intermediate_size or 0
         tp_split += params.mlp_params(h, f, gated)
