@@ -380,14 +380,20 @@ def layer_activation_bytes_per_token(
     return rep + split / t
 
 
-def _stored_chunks(layout: Layout, rank: int, microbatches: int) -> int:
-    """Virtual-chunk activations rank `rank` holds at its peak (schedules.py warm-up + 1)."""
+def _stored_chunks(layout: Layout, rank: int, microbatches: int, ep_overlap: bool = False) -> int:
+    """Virtual-chunk activations rank `rank` holds at its peak (schedules.py warm-up + 1).
+
+    With the EP all-to-all overlap (overlap_moe_expert_parallel_comm) the interleaved
+    schedule runs one more warm-up forward (get_pp_rank_microbatches). Its steady state, and
+    the combined 1F1B schedule without PP, overlap one microbatch's forward with another's
+    backward layer by layer, so what the backward frees the forward takes: no more held.
+    """
     p, v = layout.pp, layout.vp or 1
     if p == 1:
         return 1
     if v == 1:
         return min(p - rank, microbatches)
-    warmup = 2 * (p - rank - 1) + (v - 1) * p
+    warmup = 2 * (p - rank - 1) + (v - 1) * p + int(ep_overlap)
     return min(warmup + 1, microbatches * v)
 
 
@@ -402,6 +408,7 @@ def stage_activation_bytes(
     offloaded_layers: int = 0,
     cross_entropy: str = "native",
     offload_modules: tuple[str, ...] = (),
+    ep_overlap: bool = False,
 ) -> tuple[float, float]:
     """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`.
 
@@ -412,7 +419,7 @@ def stage_activation_bytes(
         return 0.0, 0.0
     tokens = seq_len * layout.mbs / layout.cp
     sp_div = layout.tp if (layout.sp and layout.tp > 1) else 1
-    chunks = _stored_chunks(layout, stage.rank, microbatches)
+    chunks = _stored_chunks(layout, stage.rank, microbatches, ep_overlap)
     v = len(stage.chunk_sizes) or 1
     # layer-microbatches held: `chunks` chunk-activations of (layers / v) layers each
     members = _members(shapes, stage)
@@ -495,6 +502,8 @@ class Knobs:
     frozen: tuple[str, ...] = ()
     # model.offload_modules with fine_grained_activation_offloading: inputs kept on the host
     offload_modules: tuple[str, ...] = ()
+    # comm_overlap.overlap_moe_expert_parallel_comm: one more microbatch in flight
+    ep_overlap: bool = False
 
 
 DEFAULT_KNOBS = Knobs()
@@ -605,6 +614,7 @@ def memory_by_stage(
             shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
             precision=precision, offloaded_layers=knobs.offloaded_layers,
             cross_entropy=knobs.cross_entropy, offload_modules=knobs.offload_modules,
+            ep_overlap=knobs.ep_overlap and layout.ep > 1,
         )  # fmt: skip
         tensors = weights + grads + optim + stored + transient
         other = RUNTIME_RESERVE_GIB * GIB + FRAGMENTATION * tensors + transient

@@ -168,6 +168,7 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         offload_modules=tuple(f.get("model.offload_modules") or ())
         if f.get("fine_grained_activation_offloading") is True
         else (),
+        ep_overlap=f.get("comm_overlap.overlap_moe_expert_parallel_comm") is True,
     )
 
 
