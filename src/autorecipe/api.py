@@ -8,18 +8,59 @@ for bad input.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Every section imports its modules when first called, so that a command pays only for
+# what it uses (importing them all took longer than most commands' own work). The types
+# the signatures name are imported on first attribute access, or all at once by
+# `import_types()` for tools that read the annotations at run time.
+_TYPES = {
+    "IndexDiff": "autorecipe.index.diff",
+    "LintReport": "autorecipe.index.lint",
+    "RecipeDetail": "autorecipe.index.schema",
+    "RecipeIndex": "autorecipe.index.schema",
+    "RecipeListing": "autorecipe.index.schema",
+    "RecipeSummary": "autorecipe.index.schema",
+    "ModelInfo": "autorecipe.catalog.info",
+    "GPUSpec": "autorecipe.catalog.spec",
+    "PlanResult": "autorecipe.layout.plan",
+    "Candidate": "autorecipe.result",
+    "Recommendation": "autorecipe.advise.recommend",
+    "CheckReport": "autorecipe.advise.check",
+    "RuleDoc": "autorecipe.advise.check",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TYPES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_TYPES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def import_types() -> dict[str, type]:
+    """Import every type the API's signatures name and bind it in this module, for
+    tools that resolve the annotations at run time (the MCP server's tool schemas).
+
+    >>> import_types()["Recommendation"].__name__
+    'Recommendation'
+    """
+    return {name: __getattr__(name) for name in _TYPES}
+
+
 # --- index: list_recipes, show_recipe, load_index -------------------------------------
-from autorecipe.index.diff import IndexDiff  # noqa: E402
-from autorecipe.index.lint import LintReport  # noqa: E402
-from autorecipe.index.load import find_recipe as _find_recipe  # noqa: E402
-from autorecipe.index.load import load_index as _load_index  # noqa: E402
-from autorecipe.index.load import other_kinds as _other_kinds  # noqa: E402
-from autorecipe.index.schema import (  # noqa: E402
-    RecipeDetail,
-    RecipeIndex,
-    RecipeListing,
-    RecipeSummary,
-)
+if TYPE_CHECKING:
+    from autorecipe.index.diff import IndexDiff
+    from autorecipe.index.lint import LintReport
+    from autorecipe.index.schema import RecipeDetail, RecipeIndex, RecipeListing
+
+
+def _load_index(index: str | None) -> RecipeIndex:
+    from autorecipe.index.load import load_index
+
+    return load_index(index)
 
 
 def load_index(index: str | None = None) -> RecipeIndex:
@@ -47,6 +88,7 @@ def list_recipes(
     'llama31_405b_pretrain_1024gpu_h100_bf16_config'
     """
     from autorecipe.errors import UserError, did_you_mean
+    from autorecipe.index.schema import RecipeListing, RecipeSummary
 
     idx = _load_index(index)
     choices = {
@@ -84,13 +126,15 @@ def show_recipe(name: str, kind: str | None = None, index: str | None = None) ->
     2
     """
     from autorecipe.errors import UserError
+    from autorecipe.index.load import find_recipe, other_kinds
+    from autorecipe.index.schema import RecipeDetail
 
     if kind is not None and kind not in ("library", "benchmark"):
         raise UserError(f"unknown kind {kind!r}; choose from: library, benchmark.")
     idx = _load_index(index)
-    recipe = _find_recipe(idx, name, kind)  # type: ignore[arg-type]
+    recipe = find_recipe(idx, name, kind)  # type: ignore[arg-type]
     return RecipeDetail(
-        bridge_version=idx.bridge_version, recipe=recipe, also_as=_other_kinds(idx, recipe)
+        bridge_version=idx.bridge_version, recipe=recipe, also_as=other_kinds(idx, recipe)
     )
 
 
@@ -139,8 +183,9 @@ def diff_indexes(old: str, new: str) -> IndexDiff:
 
 
 # --- catalog: model_info, gpu_info ------------------------------------------------------
-from autorecipe.catalog.info import ModelInfo  # noqa: E402
-from autorecipe.catalog.spec import GPUSpec  # noqa: E402
+if TYPE_CHECKING:
+    from autorecipe.catalog.info import ModelInfo
+    from autorecipe.catalog.spec import GPUSpec
 
 
 def model_info(name: str, seq_len: int | None = None, index: str | None = None) -> ModelInfo:
@@ -180,9 +225,9 @@ def list_gpus() -> list[GPUSpec]:
 
 
 # --- layout: plan, estimate -------------------------------------------------------------
-
-from autorecipe.layout.plan import PlanResult  # noqa: E402
-from autorecipe.result import Candidate  # noqa: E402
+if TYPE_CHECKING:
+    from autorecipe.layout.plan import PlanResult
+    from autorecipe.result import Candidate
 
 
 def plan(
@@ -260,8 +305,8 @@ def estimate(
 
 
 # --- advice: recommend ------------------------------------------------------------------
-
-from autorecipe.advise.recommend import Recommendation  # noqa: E402
+if TYPE_CHECKING:
+    from autorecipe.advise.recommend import Recommendation
 
 
 def recommend(
@@ -305,8 +350,8 @@ def recommend(
 
 
 # --- lint: check ------------------------------------------------------------------------
-
-from autorecipe.advise.check import CheckReport, RuleDoc  # noqa: E402
+if TYPE_CHECKING:
+    from autorecipe.advise.check import CheckReport, RuleDoc
 
 
 def check(
@@ -336,8 +381,9 @@ def check(
     from autorecipe.catalog.gpus import resolve_gpu
     from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
     from autorecipe.errors import UserError
+    from autorecipe.index.load import find_recipe
 
-    found = _find_recipe(_load_index(index), recipe, kind=kind)  # type: ignore[arg-type]
+    found = find_recipe(_load_index(index), recipe, kind=kind)  # type: ignore[arg-type]
     world = gpus if gpus is not None else found.num_gpus
     if world is None:
         raise UserError(f"{found.name} does not say its GPU count; pass --gpus N")

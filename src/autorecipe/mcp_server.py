@@ -113,6 +113,7 @@ def build_server():
 
     from autorecipe import __version__, api
 
+    api.import_types()  # the tool schemas are read from the signatures' annotations
     server = MCPServer(name="autorecipe", version=__version__, instructions=INSTRUCTIONS)
     for name in TOOL_NAMES:
         fn = getattr(api, name)

@@ -6,11 +6,11 @@ import json
 import sys
 from typing import Any
 
-from pydantic import BaseModel
-
 
 def emit_json(obj: Any) -> None:
-    if isinstance(obj, BaseModel):
+    # Duck-typed rather than isinstance(BaseModel): importing pydantic here would make
+    # every command (and `--help`) pay for it before it is needed.
+    if hasattr(obj, "model_dump"):
         obj = obj.model_dump(mode="json", by_alias=True)
     json.dump(obj, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")

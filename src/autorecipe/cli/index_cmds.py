@@ -15,8 +15,9 @@ def _index_opt() -> str | None:
 
 def register(app: typer.Typer) -> None:
     index_app = typer.Typer(
-        help="Build, lint and compare recipe indexes.\n\nExample: autorecipe index build --source installed --out mb.json",
+        help="Build, lint and compare recipe indexes.\n\n\b\nExample: autorecipe index build --source installed --out mb.json",
         no_args_is_help=True,
+        rich_markup_mode=None,  # plain help, as the main app's (fast)
     )
     app.add_typer(index_app, name="index")
 
