@@ -17,9 +17,10 @@ from autorecipe.estimate.memory import (
     layer_activation_bytes_per_token,
     memory_by_stage,
     model_shapes,
+    stage_activation_bytes,
 )
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.stages import StageSplitError, balanced_layout
+from autorecipe.layout.stages import StageSplitError, balanced_layout, layers_per_stage
 
 H100 = resolve_gpu("h100")
 DSV3_PP16 = "Et*4|" + "|".join(["t*4"] * 14) + "|tmL"  # Bridge's (16, 1) layout
@@ -257,3 +258,19 @@ def test_layernorm_recompute_only_frees_norms_that_are_modules():
     assert per_token("llama3-8b", ["core_attn"]) - per_token("llama3-8b", ["mlp"]) == (
         2 * h + 4 * f + 2 * f
     )
+
+
+def test_ep_overlap_holds_one_more_interleaved_chunk():
+    # get_pp_rank_microbatches: warm-up 2(p-r-1) + (v-1)·p, +1 with the EP all-to-all overlap;
+    # rank 0 at p = 4, v = 2: 6 + 4 = 10 warm-up forwards, 11 chunks held at the peak, 12 with
+    # the overlap
+    shapes = model_shapes(resolve_model("qwen3-30b-a3b"))
+    layout = Layout(pp=4, vp=2, ep=8, dp=4, gbs=256)
+    stage = layers_per_stage(shapes.num_layers, layout)[0]
+
+    def stored(overlap):
+        return stage_activation_bytes(
+            shapes, layout, stage, seq_len=4096, microbatches=64, ep_overlap=overlap
+        )[0]
+
+    assert stored(True) / stored(False) == pytest.approx(12 / 11)
