@@ -4,15 +4,26 @@ The model (shared/reference/megatron-parallelism-and-memory.md §3, §5):
 - model state per parameter: bf16 weight 2 B, fp32 main grad 4 B, fp32 master + Adam m, v
   12 B; the distributed optimizer shards the 12 B over the dense DP×CP group and over
   expert-DP for expert weights; Megatron-FSDP (ZeRO-3) shards all 18 B; frozen (PEFT)
-  weights cost 2 B and adapters the full optimizer rate;
-- activations per Korthikanti et al. (arXiv 2205.05198, Table 2) with flash attention
-  (no s² term), generalised to GQA widths and gated MLPs, with SP/CP sharding, selective /
-  full recompute and the in-flight microbatches of the 1F1B and interleaved schedules;
+  weights cost 2 B and adapters the full optimizer rate. A recipe's settings (Knobs) change
+  these: bf16 main grads, the precision-aware optimizer, fp8/fp4 parameters, Muon (8 B, and
+  layer-wise sharded as dist_muon), frozen language / vision models;
+- activations: the tensors Transformer Engine's layers save for backward (norm inputs and
+  outputs, flash-attention Q, K, V and output, SwiGLU input, fc2 input; low-precision
+  copies of GEMM inputs under FP8/FP4), which for a GPT layer is Korthikanti et al.'s
+  (arXiv 2205.05198, Table 2) 34·s·b·h less the dropout masks Llama-style models do not
+  keep; GQA and gated-MLP widths, MoE dispatch (k copies per token), MLA; SP/CP sharding,
+  selective / full recompute, CPU and fine-grained offloading, and the in-flight
+  microbatches of the 1F1B and interleaved schedules;
+- the loss: the logits while the cross entropy runs, by kernel (LOGIT_BYTES): what the
+  recipe's cross_entropy_fusion_impl keeps ("te" or "native"); Megatron-LM's fp32 term is
+  the "megatron-lm" option;
 - the stage that holds the most decides; the GPU's usable memory (catalog: capacity less
   the CUDA context) is compared with the total.
-Where Megatron-LM's theoretical_memory_usage.py applies, the numbers agree with it
-(tests/test_memory_mlm.py); where it ignores something (CP, GQA widths, SwiGLU widths,
-MoE dispatch, MLA, uneven stages), this model says what it assumed instead.
+Where Megatron-LM's theoretical_memory_usage.py applies (its layer term; its loss term with
+cross_entropy="megatron-lm"), the numbers agree with it (tests/test_memory_mlm.py);
+estimate_memory uses the kernel the recipe runs instead, because Bridge's recipes fuse the
+loss and do not keep fp32 logits. Where the formula ignores something (CP, GQA widths,
+SwiGLU widths, MoE dispatch, MLA, uneven stages), this model says what it assumed instead.
 """
 
 from __future__ import annotations
