@@ -274,3 +274,15 @@ def test_ep_overlap_holds_one_more_interleaved_chunk():
         )[0]
 
     assert stored(True) / stored(False) == pytest.approx(12 / 11)
+
+
+def test_uneven_layers_count_embedding_and_loss_when_that_divides():
+    # Llama 3.1 405B: 126 layers + embedding + loss = 128 slots over PP16 × VP8, as Bridge's
+    # 405B recipes set it; the bare layout is sized the same way
+    spec = resolve_model("meta-llama/Meta-Llama-3.1-405B")
+    bare = Layout(tp=4, pp=16, vp=8, dp=4, sp=True, gbs=1536)
+    flagged = bare.model_copy(update={"account_for_embedding": True, "account_for_loss": True})
+    gb200 = resolve_gpu("gb200")
+    m = estimate_memory(spec, bare, gb200, seq_len=8192, world_size=256)
+    assert m.per_gpu_gib == estimate_memory(spec, flagged, gb200, seq_len=8192).per_gpu_gib
+    assert any("account_for_embedding_in_pipeline_split" in note for note in m.assumptions)

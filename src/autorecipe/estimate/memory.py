@@ -659,8 +659,8 @@ def assumptions(
     if assumed:
         notes.append(
             f"the {decoder_layer_count(spec)} layers do not split evenly over PP×VP = "
-            f"{layout.pp}×{layout.vp or 1}: sized with pipeline_model_parallel_layout "
-            f"{assumed!r} (set it, or num_layers_in_first/last_pipeline_stage)"
+            f"{layout.pp}×{layout.vp or 1}: sized with {assumed} (set it, or "
+            "num_layers_in_first/last_pipeline_stage)"
         )
     if spec.is_moe:
         notes.append(

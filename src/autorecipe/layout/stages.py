@@ -229,14 +229,16 @@ def stage_split(
     num_layers: int, layout: Layout, mtp_layers: int = 0
 ) -> tuple[list[Stage], str | None]:
     """The stages Megatron would build, or — when the layout sets no split of its own and the
-    layers do not divide over PP×VP — the balanced pipeline layout that makes it legal.
+    layers do not divide over PP×VP — a legal split Megatron offers for it: embedding and
+    loss counted as layers (account_for_*_in_pipeline_split, what Bridge's recipes use) when
+    that divides, else a balanced pipeline_model_parallel_layout.
 
-    Returns (stages, the pipeline_model_parallel_layout assumed, or None when none was).
-    A layout whose own split settings are illegal still raises StageSplitError.
+    Returns (stages, the setting assumed, in Megatron's words, or None when none was). A
+    layout whose own split settings are illegal still raises StageSplitError.
 
     Example:
         >>> stage_split(61, Layout(pp=16), mtp_layers=1)[1]
-        'Et*3|t*4|…|t*4|t*3|t*3mL'
+        "pipeline_model_parallel_layout='Et*3|t*4|…|t*4|t*3|t*3mL'"
     """
     try:
         return layers_per_stage(num_layers, layout, mtp_layers), None
@@ -248,12 +250,18 @@ def stage_split(
             or layout.account_for_embedding
             or layout.account_for_loss
         )
-        text = (
-            None
-            if own_split or layout.pp > num_layers
-            else balanced_layout(num_layers, layout.pp, layout.vp or 1, mtp_layers)
-        )
-        if text is None:
+        if own_split or layout.pp > num_layers:
             raise
-    assumed = layout.model_copy(update={"pipeline_layout": text})
-    return layers_per_stage(num_layers, assumed, mtp_layers), text
+    stages = layout.pp * (layout.vp or 1)
+    if (num_layers + 2) % stages == 0:
+        update: dict = {"account_for_embedding": True, "account_for_loss": True}
+        said = "account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split"
+    else:
+        text = balanced_layout(num_layers, layout.pp, layout.vp or 1, mtp_layers)
+        if text is None:
+            raise StageSplitError(
+                f"{num_layers} decoder layers cannot fill PP×VP = {stages} stages.",
+                f"Use PP×VP at most {num_layers}.",
+            )
+        update, said = {"pipeline_layout": text}, f"pipeline_model_parallel_layout={text!r}"
+    return layers_per_stage(num_layers, layout.model_copy(update=update), mtp_layers), said
