@@ -372,3 +372,28 @@ def test_finetuning_commands_carry_the_starting_checkpoint_as_the_release_takes_
     pretrain = api.recommend("Llama 3 8B", "pretrain", 8, "h100", index=version)
     assert PRETRAINED_KEY not in pretrain.overrides
     assert "PRETRAINED_CHECKPOINT" not in pretrain.command
+
+
+def test_every_library_recipe_recommends_a_valid_answer_at_its_own_allocation() -> None:
+    """The whole 0.6.2 index through recommend end to end (choice, resize, tuning, launch):
+    a valid layout at the recipe's GBS, or the no-valid-layout error; never an exception."""
+    checked = 0
+    for recipe in index062().recipes:
+        if recipe.kind != "library" or recipe.mode is None or not recipe.hf_model_id:
+            continue
+        if _recipe_spec(recipe.hf_model_id) is None:
+            continue
+        q = own_query(recipe)
+        answer = api.recommend(recipe.hf_model_id, q.mode, q.gpus, q.gpu_type, seq_len=q.seq_len)
+        checked += 1
+        assert "train.global_batch_size" not in answer.overrides, recipe.name
+        lo = answer.layout
+        if lo is None:
+            assert answer.findings[0].id == "no-valid-layout", recipe.name
+            continue
+        assert lo.tp * lo.pp * lo.cp * lo.dp == q.gpus, recipe.name
+        assert q.gpus % (lo.etp * lo.ep * lo.pp) == 0, recipe.name
+        assert lo.gbs == answer.recipe_layout.gbs, recipe.name
+        for tune in answer.tuning:
+            assert tune.throughput.step_time_s < tune.step_time_before_s, recipe.name
+    assert checked >= 450

@@ -23,6 +23,7 @@ from autorecipe.index.schema import Recipe
 from autorecipe.layout.rules import Violation, check_layout
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.search import enumerate_layouts, rank_key
+from autorecipe.layout.stages import balanced_layout
 from autorecipe.result import Candidate, Memory
 
 # Megatron-Core's default when a recipe sets CP without naming a transport.
@@ -65,6 +66,19 @@ def layout_string(value: Any) -> str | None:
     return None
 
 
+def _run_time_layout(recipe: Recipe, spec: ModelSpec, pp: int, vp: int | None) -> str | None:
+    """A balanced layout standing in for one the recipe's bridge builds at run time (the
+    index marks it unknown), when the layers do not split evenly without one."""
+    if "pipeline_model_parallel_layout" not in recipe.unknown or pp == 1:
+        return None
+    stages = pp * (vp or 1)
+    layers = spec.num_hidden_layers
+    if layers % stages == 0:
+        return None
+    mtp = recipe.fields.get("model.mtp_num_layers", spec.mtp_num_layers)
+    return balanced_layout(layers, pp, vp or 1, mtp if isinstance(mtp, int) else 0)
+
+
 def recipe_layout(recipe: Recipe, bridge_version: str, spec: ModelSpec) -> Layout:
     """The layout a recipe sets, on the GPU count its name encodes (DP 1 if unknown).
 
@@ -103,7 +117,8 @@ def recipe_layout(recipe: Recipe, bridge_version: str, spec: ModelSpec) -> Layou
         recompute_num_layers=_opt(f, "recompute_num_layers", int),
         use_distributed_optimizer=f.get("use_distributed_optimizer") is not False,
         use_megatron_fsdp=f.get("use_megatron_fsdp") is True,
-        pipeline_layout=layout_string(f.get("pipeline_model_parallel_layout")),
+        pipeline_layout=layout_string(f.get("pipeline_model_parallel_layout"))
+        or _run_time_layout(recipe, spec, pp, vp),
         first_stage_layers=_opt(f, "num_layers_in_first_pipeline_stage", int),
         last_stage_layers=_opt(f, "num_layers_in_last_pipeline_stage", int),
     )
@@ -181,32 +196,39 @@ def resize(target: Target, recipe_lo: Layout) -> tuple[Candidate | None, tuple[s
     """The planner's best layout releasing the fewest of the recipe's factors.
 
     Levels go from nothing released to everything released; the first level with a
-    layout that fits wins, ranked by the planner's rank_key. When none fits anywhere, the
-    leanest valid layout found is returned (memory.fits False) with what it released.
+    layout that fits wins, ranked by the planner's rank_key. Any pinned search is a subset
+    of the free one, so when the free search fits nothing, nothing is searched level by
+    level: its leanest layout is returned (memory.fits False) with the factors it moved.
     """
     pins = recipe_pins(recipe_lo, target.spec)
-    leanest: tuple[Candidate, tuple[str, ...]] | None = None
-    for k in range(len(pins) + 1):
-        level: list[tuple[Candidate, tuple[str, ...]]] = []
-        for released in itertools.combinations(pins, k):
-            fixed = {f: v for f, v in pins.items() if f not in released}
-            if "cp" in fixed and recipe_lo.cp > 1 and recipe_lo.cp_comm_type:
-                fixed["cp_comm_type"] = recipe_lo.cp_comm_type
-            found = [
-                c
-                for c in target.plan(recipe_lo.gbs, fixed)
-                # the recipe's micro batch was sized for its memory: only ever shrink it
-                if c.layout is not None and c.layout.mbs <= recipe_lo.mbs
-            ]
-            level += [(c, released) for c in found]
-        fitting = [item for item in level if item[0].memory and item[0].memory.fits]
+
+    def plan(released: tuple[str, ...]) -> list[Candidate]:
+        fixed = {f: v for f, v in pins.items() if f not in released}
+        if "cp" in fixed and recipe_lo.cp > 1 and recipe_lo.cp_comm_type:
+            fixed["cp_comm_type"] = recipe_lo.cp_comm_type
+        return [
+            c
+            for c in target.plan(recipe_lo.gbs, fixed)
+            # the recipe's micro batch was sized for its memory: only ever shrink it
+            if c.layout is not None and c.memory is not None and c.layout.mbs <= recipe_lo.mbs
+        ]
+
+    free = plan(tuple(pins))
+    if not any(c.memory.fits for c in free):
+        if not free:
+            return None, tuple(pins)
+        leanest = min(free, key=rank_key)
+        return leanest, tuple(f for f in pins if getattr(leanest.layout, f) != pins[f])
+    for k in range(len(pins)):
+        fitting = [
+            (c, released)
+            for released in itertools.combinations(pins, k)
+            for c in plan(released)
+            if c.memory.fits
+        ]
         if fitting:
             return min(fitting, key=lambda item: rank_key(item[0]))
-        if level:
-            best = min(level, key=lambda item: rank_key(item[0]))
-            if leanest is None or rank_key(best[0]) < rank_key(leanest[0]):
-                leanest = best
-    return leanest if leanest else (None, tuple(pins))
+    return min((c for c in free if c.memory.fits), key=rank_key), tuple(pins)
 
 
 def adapt_layout(
@@ -274,25 +296,34 @@ def adapt_layout(
     )
 
 
-def whole_node_counts(start: int, per_node: int, tries: int) -> list[int]:
-    """GPU counts above `start` that torchrun launches uniformly: part of one node, or
-    whole nodes."""
-    small = list(range(start + 1, per_node + 1))
-    first_whole = max(start // per_node + 1, 1)
-    whole = [n * per_node for n in range(first_whole, first_whole + tries)]
-    return (small + [n for n in whole if n not in small])[:tries]
+def launchable_counts(start: int, per_node: int, tries: int = 8) -> tuple[list[int], int]:
+    """GPU counts above `start` that torchrun launches uniformly (part of one node, or
+    whole nodes), at most `tries`: every one in turn for half the tries, then doubling, so
+    that a model far too big for the allocation costs a few searches, not hundreds.
+    Also returns the count up to which every launchable count is in the list.
+    """
+    every = [n for n in range(start + 1, 2 * start + 1) if n <= per_node or n % per_node == 0]
+    head = every[: tries // 2]
+    counts = list(head)
+    n = head[-1] if head else start
+    while len(counts) < tries:
+        n *= 2
+        counts.append(n)
+    return counts, 2 * start if head == every else head[-1]
 
 
-def smallest_fitting_world(target: Target, gbs: int, per_node: int, tries: int = 12) -> int | None:
-    """The fewest GPUs, above the target's, on which the planner finds a layout that
-    fits, keeping the global batch `gbs`; None when none of the next `tries` counts do.
+def smallest_fitting_world(target: Target, gbs: int, per_node: int) -> tuple[int | None, int]:
+    """The fewest GPUs among `launchable_counts` above the target's on which the planner
+    finds a layout that fits, keeping the global batch `gbs` (None when none does), and
+    the count up to which every launchable count was tried.
 
     Example:
-        >>> smallest_fitting_world(Target(llama3_70b, 12, h100, 8192, "pretrain"), 128, 8)
-        16
+        >>> smallest_fitting_world(Target(llama3_70b, 12, h100, 8192, "pretrain"), 512, 8)
+        (24, 24)
     """
-    for n in whole_node_counts(target.world, per_node, tries):
+    counts, exhaustive = launchable_counts(target.world, per_node)
+    for n in counts:
         found = dataclasses.replace(target, world=n).plan(gbs, {})
         if any(c.memory and c.memory.fits for c in found):
-            return n
-    return None
+            return n, exhaustive
+    return None, counts[-1]

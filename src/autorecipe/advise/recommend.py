@@ -72,6 +72,7 @@ LAYOUT_FIELDS = frozenset(
         "tensor_model_parallel_size",
         "pipeline_model_parallel_size",
         "virtual_pipeline_model_parallel_size",
+        "pipeline_model_parallel_layout",
         "context_parallel_size",
         "sequence_parallel",
         "global_batch_size",
@@ -299,7 +300,7 @@ def _findings(
     gpus: int,
     lint: list[Finding],
     shipped_seq: int | None,
-    fits_from: int | None = None,
+    fits_from: tuple[int | None, int] = (None, 0),
     pretrained_how: str | None = None,
 ) -> list[Finding]:
     """recommend's own findings, then the linter's (advise.check) on the final overrides.
@@ -383,16 +384,22 @@ def _training_words(mode: str | None) -> str:
 
 
 def _memory_advice(
-    mem: Memory, recipe: Recipe, gpus: int, lo: Layout | None, fits_from: int | None
+    mem: Memory, recipe: Recipe, gpus: int, lo: Layout | None, fits_from: tuple[int | None, int]
 ) -> str:
     """What would make it fit: the planner's smallest GPU count, then what needs none."""
     advice = []
-    if fits_from is not None:
+    smallest, tried_upto = fits_from
+    if smallest is not None and smallest <= tried_upto:
         advice.append(
-            f"the smallest GPU count at which the planner finds a layout that fits is {fits_from}"
+            f"the smallest GPU count at which the planner finds a layout that fits is {smallest}"
+        )
+    elif smallest is not None:
+        advice.append(
+            f"the planner finds a layout that fits at {smallest} GPUs (at no launchable count "
+            f"up to {tried_upto}; counts in between not tried)"
         )
     else:
-        advice.append("the planner finds no layout that fits on the next GPU counts either")
+        advice.append(f"the planner finds no layout that fits up to {tried_upto} GPUs either")
     if recipe.num_gpus and recipe.num_gpus > gpus:
         advice.append(f"the recipe is tuned for {recipe.num_gpus} GPUs")
     if lo is not None and lo.recompute != "full":
@@ -464,7 +471,7 @@ def recommend(
         raise UserError(
             f"unknown precision {precision!r}; use one of: {', '.join(PRECISION_ALIASES)}"
         )
-    idx = load_index(index)
+    idx = load_index(index, provenance=False)
     launcher = launcher_for(idx.bridge_version)
     spec = resolve_model(model)
     gpu = resolve_gpu(gpu_type)
@@ -517,7 +524,9 @@ def recommend(
     nodes, _ = node_shape(gpus, per_node, tp)
     mem = adapted.memory
     short = mem is not None and not mem.fits and not adapted.trusted_recipe
-    fits_from = smallest_fitting_world(target, before.gbs, per_node) if short else None
+    fits_from, tried_upto = (
+        smallest_fitting_world(target, before.gbs, per_node) if short else (None, gpus)
+    )
     lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=data.name)
     reasons = list(choice.reasons)
     if first_time:
@@ -569,7 +578,7 @@ def recommend(
         if adapted.layout and adapted.memory
         else None,
         findings=_findings(
-            adapted, recipe, before, gpu, gpus, lint.findings, limit, fits_from, how
+            adapted, recipe, before, gpu, gpus, lint.findings, limit, (fits_from, tried_upto), how
         ),
         changes=changes,
         bridge_version=idx.bridge_version,
