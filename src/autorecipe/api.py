@@ -57,10 +57,10 @@ if TYPE_CHECKING:
     from autorecipe.index.schema import RecipeDetail, RecipeIndex, RecipeListing
 
 
-def _load_index(index: str | None) -> RecipeIndex:
+def _load_index(index: str | None, *, provenance: bool = True) -> RecipeIndex:
     from autorecipe.index.load import load_index
 
-    return load_index(index)
+    return load_index(index, provenance=provenance)
 
 
 def load_index(index: str | None = None) -> RecipeIndex:
@@ -90,7 +90,7 @@ def list_recipes(
     from autorecipe.errors import UserError, did_you_mean
     from autorecipe.index.schema import RecipeListing, RecipeSummary
 
-    idx = _load_index(index)
+    idx = _load_index(index, provenance=False)
     choices = {
         "family": (family, sorted({r.family for r in idx.recipes if r.family})),
         "mode": (mode, ["pretrain", "sft", "peft"]),
@@ -325,6 +325,10 @@ def recommend(
     """The best shipped recipe for a model, goal (pretrain/sft/peft), GPUs and sequence
     length: dataset preset, layout resized to the allocation, memory and speed estimates,
     every override with its change class, and the launch command for that release.
+    The recipe's layout is kept when it runs here; else the planner resizes it, releasing
+    the fewest of its factors (`released`). Optional execution-only speed-ups (VP for a
+    pipeline without it) are in `tuning`, not in the command; when nothing fits,
+    `fits_from_gpus` is the planner's smallest GPU count that does.
 
     `first_time` fills what is missing with the gentlest start (Llama 3 8B pretraining on
     mock data, one 8-GPU H100 node); `slurm` adds a complete sbatch script.
@@ -383,7 +387,7 @@ def check(
     from autorecipe.errors import UserError
     from autorecipe.index.load import find_recipe
 
-    found = find_recipe(_load_index(index), recipe, kind=kind)  # type: ignore[arg-type]
+    found = find_recipe(_load_index(index, provenance=False), recipe, kind=kind)  # type: ignore[arg-type]
     world = gpus if gpus is not None else found.num_gpus
     if world is None:
         raise UserError(f"{found.name} does not say its GPU count; pass --gpus N")
