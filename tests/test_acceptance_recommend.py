@@ -297,6 +297,8 @@ def test_case_12_llama3_70b_on_12_gpus() -> None:
         assert "--mode peft" in memory["fix"] and "offload" in memory["fix"]
         recipe = data["recipe"]["name"]
         assert plan_fits(smallest, recipe) and not plan_fits(12, recipe)
+        # smallest: no whole-node count in between fits either
+        assert not any(plan_fits(n, recipe) for n in range(16, smallest, 8))
 
 
 @pytest.mark.parametrize(
