@@ -286,3 +286,12 @@ def test_uneven_layers_count_embedding_and_loss_when_that_divides():
     m = estimate_memory(spec, bare, gb200, seq_len=8192, world_size=256)
     assert m.per_gpu_gib == estimate_memory(spec, flagged, gb200, seq_len=8192).per_gpu_gib
     assert any("account_for_embedding_in_pipeline_split" in note for note in m.assumptions)
+
+
+def test_estimate_sizes_a_layout_whose_layers_do_not_divide():
+    from autorecipe import api
+
+    c = api.estimate("deepseek-v3", gpus=2048, gpu_type="h100", tp=2, pp=16, ep=64, gbs=8192)
+    assert c.layout.pipeline_layout == balanced_layout(61, 16, 1, 1)
+    assert any(f.id == "pipeline_split" and f.severity == "info" for f in c.findings)
+    assert c.memory.per_gpu_gib > 0

@@ -21,6 +21,7 @@ from autorecipe.layout.search import (
     explain_rejections,
     what_would_fit,
 )
+from autorecipe.layout.stages import decoder_layer_count, legal_split
 from autorecipe.result import Candidate, Change, Finding, RecipeRef
 
 MODES = ("pretrain", "sft", "peft")
@@ -292,6 +293,9 @@ def estimate_layout(
         use_distributed_optimizer=use_distributed_optimizer or use_megatron_fsdp,
         use_megatron_fsdp=use_megatron_fsdp,
     )  # fmt: skip
+    # layers that do not divide over PP×VP: estimate with the split setting Megatron needs
+    layers = decoder_layer_count(spec)
+    layout, split = legal_split(layers, layout, int(spec.mtp_num_layers or 0))
     violations = check_layout(
         layout, spec, world_size=gpus, seq_len=seq_len, gpu=gpu, mode=mode,
         allow_cross_nvlink_tp=allow_cross_nvlink_tp,
@@ -314,6 +318,16 @@ def estimate_layout(
     findings = [
         Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations
     ]
+    if split:
+        findings.append(
+            Finding(
+                id="pipeline_split",
+                severity="info",
+                message=f"{layers} decoder layers do not divide over PP×VP = "
+                f"{layout.pp}×{layout.vp or 1}; estimated with {split}.",
+                fix=f"Set {split} in the recipe (the layout carries it).",
+            )
+        )
     if not memory.fits:
         findings.insert(
             0,

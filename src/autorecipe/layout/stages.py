@@ -225,43 +225,51 @@ def layers_per_stage(num_layers: int, layout: Layout, mtp_layers: int = 0) -> li
     ]
 
 
+def legal_split(num_layers: int, layout: Layout, mtp_layers: int = 0) -> tuple[Layout, str | None]:
+    """`layout` with a legal split when it sets none of its own and the layers do not divide
+    over PP×VP: embedding and loss counted as layers (account_for_*_in_pipeline_split, what
+    Bridge's recipes use) when that divides, else a balanced pipeline_model_parallel_layout.
+
+    Returns (the layout, the setting added in Megatron's words, or None when none was). A
+    layout that splits, sets its own split, or has more stages than layers comes back as is.
+
+    Example:
+        >>> legal_split(126, Layout(pp=16, vp=8))[1]
+        'account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split'
+    """
+    stages = layout.pp * (layout.vp or 1)
+    own_split = (
+        layout.pipeline_layout
+        or layout.first_stage_layers is not None
+        or layout.last_stage_layers is not None
+        or layout.account_for_embedding
+        or layout.account_for_loss
+    )
+    if own_split or num_layers % stages == 0 or layout.pp > num_layers:
+        return layout, None
+    if (num_layers + 2) % stages == 0:
+        update: dict = {"account_for_embedding": True, "account_for_loss": True}
+        said = "account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split"
+        return layout.model_copy(update=update), said
+    text = balanced_layout(num_layers, layout.pp, layout.vp or 1, mtp_layers)
+    if text is None:
+        return layout, None
+    return layout.model_copy(update={"pipeline_layout": text}), (
+        f"pipeline_model_parallel_layout={text!r}"
+    )
+
+
 def stage_split(
     num_layers: int, layout: Layout, mtp_layers: int = 0
 ) -> tuple[list[Stage], str | None]:
-    """The stages Megatron would build, or — when the layout sets no split of its own and the
-    layers do not divide over PP×VP — a legal split Megatron offers for it: embedding and
-    loss counted as layers (account_for_*_in_pipeline_split, what Bridge's recipes use) when
-    that divides, else a balanced pipeline_model_parallel_layout.
+    """The stages Megatron would build; for a layout with no split of its own whose layers do
+    not divide, those of the legal split `legal_split` adds (named in the second item).
 
-    Returns (stages, the setting assumed, in Megatron's words, or None when none was). A
-    layout whose own split settings are illegal still raises StageSplitError.
+    Raises StageSplitError when no legal split exists or the layout's own one is illegal.
 
     Example:
         >>> stage_split(61, Layout(pp=16), mtp_layers=1)[1]
         "pipeline_model_parallel_layout='Et*3|t*4|…|t*4|t*3|t*3mL'"
     """
-    try:
-        return layers_per_stage(num_layers, layout, mtp_layers), None
-    except StageSplitError:
-        own_split = (
-            layout.pipeline_layout
-            or layout.first_stage_layers is not None
-            or layout.last_stage_layers is not None
-            or layout.account_for_embedding
-            or layout.account_for_loss
-        )
-        if own_split or layout.pp > num_layers:
-            raise
-    stages = layout.pp * (layout.vp or 1)
-    if (num_layers + 2) % stages == 0:
-        update: dict = {"account_for_embedding": True, "account_for_loss": True}
-        said = "account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split"
-    else:
-        text = balanced_layout(num_layers, layout.pp, layout.vp or 1, mtp_layers)
-        if text is None:
-            raise StageSplitError(
-                f"{num_layers} decoder layers cannot fill PP×VP = {stages} stages.",
-                f"Use PP×VP at most {num_layers}.",
-            )
-        update, said = {"pipeline_layout": text}, f"pipeline_model_parallel_layout={text!r}"
-    return layers_per_stage(num_layers, layout.model_copy(update=update), mtp_layers), said
+    legal, said = legal_split(num_layers, layout, mtp_layers)
+    return layers_per_stage(num_layers, legal, mtp_layers), said
