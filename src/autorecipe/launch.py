@@ -241,15 +241,14 @@ def slurm_script(
     nodes, per_node = node_shape(gpus, gpus_per_node, tp)
     head = [launcher.runner, f"--nnodes={nodes}", f"--nproc_per_node={per_node}"]
     rendezvous = [
-        "--rdzv_backend=c10d",
-        f'--rdzv_endpoint="$MASTER_ADDR:{MASTER_PORT}"',
-        '--rdzv_id="$SLURM_JOB_ID"',
+        ["--rdzv_backend=c10d", f'--rdzv_endpoint="$MASTER_ADDR:{MASTER_PORT}"'],
+        ['--rdzv_id="$SLURM_JOB_ID"'],
     ]
     command = _join(
         [
             ["srun", "--ntasks-per-node=1"],
             head,
-            rendezvous,
+            *rendezvous,
             *_recipe_args(launcher, recipe, dataset, overrides),
         ]
     )

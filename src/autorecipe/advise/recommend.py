@@ -301,7 +301,6 @@ def _findings(
     lint: list[Finding],
     shipped_seq: int | None,
     fits_from: tuple[int | None, int] = (None, 0),
-    pretrained_how: str | None = None,
 ) -> list[Finding]:
     """recommend's own findings, then the linter's (advise.check) on the final overrides.
 
@@ -356,12 +355,11 @@ def _findings(
             Finding(
                 id="no-pretrained-checkpoint",
                 severity="warning",
-                message=f"The recipe sets no {PRETRAINED_KEY}: without one, "
-                f"{recipe.mode.upper()} starts from randomly initialised weights "
-                "(the recipe builds the model with load_weights=False). The command "
-                f"passes {PRETRAINED_KEY}={PRETRAINED_VAR}.",
-                fix=f"Set {PRETRAINED_VAR[1:]} before launching: {PRETRAINED_KEY}= takes "
-                f"{pretrained_how}.",
+                message=f"The recipe sets no {PRETRAINED_KEY}, so {recipe.mode.upper()} would "
+                "start from random weights (it builds the model with load_weights=False); the "
+                f"command passes {PRETRAINED_VAR} instead.",
+                fix=f"Set {PRETRAINED_VAR[1:]} before launching (see the comment above the "
+                f"command), i.e. {PRETRAINED_KEY}=PATH.",
             )
         )
     for attr, reason in sorted(recipe.unknown.items()):
@@ -578,7 +576,7 @@ def recommend(
         if adapted.layout and adapted.memory
         else None,
         findings=_findings(
-            adapted, recipe, before, gpu, gpus, lint.findings, limit, (fits_from, tried_upto), how
+            adapted, recipe, before, gpu, gpus, lint.findings, limit, (fits_from, tried_upto)
         ),
         changes=changes,
         bridge_version=idx.bridge_version,
