@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
                  *(_cell(lay.get(k)) for k in ("tp", "pp", "cp", "ep", "gbs", "seq_length"))]
             )  # fmt: skip
         headers = ["recipe", "kind", "mode", "gpus", "prec", "TP", "PP", "CP", "EP", "GBS", "seq"]
-        typer.echo(_table(headers, rows))
+        typer.echo(_table(headers, rows, _output_width()))
         typer.echo(f"{listing.count} recipe(s), Megatron-Bridge {listing.bridge_version}.")
         typer.echo("* = alias of another recipe (see `autorecipe show`); - = not set by the recipe")
 
@@ -167,22 +167,32 @@ def register(app: typer.Typer) -> None:
         _print_detail(detail)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain aligned table whose first column folds to fit the terminal (rich's Table
-    needs seconds for a thousand rows; this needs milliseconds)."""
-    import shutil
-
+def _table(headers: list[str], rows: list[list[str]], width: int | None) -> str:
+    """A plain aligned table (rich's Table needs seconds for a thousand rows; this needs
+    milliseconds) whose recipe names are never broken, so that they can be copied.
+    When one line per recipe would be wider than `width`, each recipe takes two lines:
+    its name, then its columns indented below it."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    room = shutil.get_terminal_size((100, 24)).columns - sum(w + 1 for w in widths[1:])
-    widths[0] = max(20, min(widths[0], room))
-    lines = []
-    for cells in [headers, *rows]:
-        name = cells[0]
-        chunks = [name[i : i + widths[0]] for i in range(0, len(name), widths[0])] or [""]
-        rest = " ".join(c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
-        lines.append(f"{chunks[0].ljust(widths[0])} {rest}".rstrip())
-        lines.extend(chunks[1:])
-    return "\n".join(lines)
+
+    def columns(cells: list[str]) -> str:
+        return " ".join(c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+
+    table = [headers, *rows]
+    if width is None or sum(w + 1 for w in widths) - 1 <= width:
+        return "\n".join(f"{c[0].ljust(widths[0])} {columns(c)}".rstrip() for c in table)
+    return "\n".join(line for c in table for line in (c[0], f"  {columns(c)}".rstrip()))
+
+
+def _output_width() -> int | None:
+    """The terminal's width (or $COLUMNS); no limit when the output goes to a file or a
+    pipe, where one line per recipe is what grep and friends need."""
+    import os
+    import shutil
+    import sys
+
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    return None
 
 
 def _cell(value: object) -> str:
