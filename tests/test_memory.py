@@ -295,3 +295,18 @@ def test_estimate_sizes_a_layout_whose_layers_do_not_divide():
     assert c.layout.pipeline_layout == balanced_layout(61, 16, 1, 1)
     assert any(f.id == "pipeline_split" and f.severity == "info" for f in c.findings)
     assert c.memory.per_gpu_gib > 0
+
+
+def test_microbatch_group_sets_the_interleaved_warm_up():
+    # warm-up 2(p-r-1) + (v-1)·G: rank 0 at p = 4, v = 2 holds 6 + G + 1 chunks
+    shapes = model_shapes(resolve_model("llama3-8b"))
+    layout = Layout(pp=4, vp=2, dp=2, gbs=128)
+    stage = layers_per_stage(shapes.num_layers, layout)[0]
+
+    def stored(group):
+        return stage_activation_bytes(
+            shapes, layout, stage, seq_len=4096, microbatches=64, vp_group=group
+        )[0]
+
+    assert stored(None) == stored(4)
+    assert stored(8) / stored(4) == pytest.approx(15 / 11)

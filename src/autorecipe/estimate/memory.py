@@ -391,20 +391,23 @@ def layer_activation_bytes_per_token(
     return rep + split / t
 
 
-def _stored_chunks(layout: Layout, rank: int, microbatches: int, ep_overlap: bool = False) -> int:
+def _stored_chunks(
+    layout: Layout, rank: int, microbatches: int, ep_overlap: bool = False, group: int | None = None
+) -> int:
     """Virtual-chunk activations rank `rank` holds at its peak (schedules.py warm-up + 1).
 
     With the EP all-to-all overlap (overlap_moe_expert_parallel_comm) the interleaved
     schedule runs one more warm-up forward (get_pp_rank_microbatches). Its steady state, and
     the combined 1F1B schedule without PP, overlap one microbatch's forward with another's
     backward layer by layer, so what the backward frees the forward takes: no more held.
+    `group` is microbatch_group_size_per_vp_stage (Megatron's default: PP).
     """
     p, v = layout.pp, layout.vp or 1
     if p == 1:
         return 1
     if v == 1:
         return min(p - rank, microbatches)
-    warmup = 2 * (p - rank - 1) + (v - 1) * p + int(ep_overlap)
+    warmup = 2 * (p - rank - 1) + (v - 1) * (group or p) + int(ep_overlap)
     return min(warmup + 1, microbatches * v)
 
 
@@ -420,6 +423,7 @@ def stage_activation_bytes(
     cross_entropy: str = "native",
     offload_modules: tuple[str, ...] = (),
     ep_overlap: bool = False,
+    vp_group: int | None = None,
 ) -> tuple[float, float]:
     """(stored activations, transient recompute/logits peak) in bytes on one GPU of `stage`.
 
@@ -430,7 +434,7 @@ def stage_activation_bytes(
         return 0.0, 0.0
     tokens = seq_len * layout.mbs / layout.cp
     sp_div = layout.tp if (layout.sp and layout.tp > 1) else 1
-    chunks = _stored_chunks(layout, stage.rank, microbatches, ep_overlap)
+    chunks = _stored_chunks(layout, stage.rank, microbatches, ep_overlap, vp_group)
     v = len(stage.chunk_sizes) or 1
     # layer-microbatches held: `chunks` chunk-activations of (layers / v) layers each
     members = _members(shapes, stage)
@@ -515,6 +519,8 @@ class Knobs:
     offload_modules: tuple[str, ...] = ()
     # comm_overlap.overlap_moe_expert_parallel_comm: one more microbatch in flight
     ep_overlap: bool = False
+    # model.microbatch_group_size_per_vp_stage (None: PP), which sets the interleaved warm-up
+    vp_group: int | None = None
 
 
 DEFAULT_KNOBS = Knobs()
@@ -625,7 +631,7 @@ def memory_by_stage(
             shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
             precision=precision, offloaded_layers=knobs.offloaded_layers,
             cross_entropy=knobs.cross_entropy, offload_modules=knobs.offload_modules,
-            ep_overlap=knobs.ep_overlap and layout.ep > 1,
+            ep_overlap=knobs.ep_overlap and layout.ep > 1, vp_group=knobs.vp_group,
         )  # fmt: skip
         tensors = weights + grads + optim + stored + transient
         other = RUNTIME_RESERVE_GIB * GIB + FRAGMENTATION * tensors + transient

@@ -169,6 +169,7 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         if f.get("fine_grained_activation_offloading") is True
         else (),
         ep_overlap=f.get("comm_overlap.overlap_moe_expert_parallel_comm") is True,
+        vp_group=_int(f, "model.microbatch_group_size_per_vp_stage"),
     )
 
 
