@@ -148,6 +148,16 @@ class Interpreter:
         # call on, each caller gets a copy of one pristine result instead of a rerun.
         self._results: dict[int, Any] = {}
         self._class_cache: dict[int, tuple[dict[str, Any], str | None]] = {}
+        self._sources: dict[int, str] = {}
+
+    def source(self, node: ast.AST) -> str:
+        """`ast.unparse(node)`, once per node: the same conditions and annotations are
+        quoted again each time a base recipe or helper runs. (Keyed by id: the trees
+        live as long as the interpreter.)"""
+        text = self._sources.get(id(node))
+        if text is None:
+            text = self._sources[id(node)] = ast.unparse(node)
+        return text
 
     # --- files and modules -------------------------------------------------------------
 
@@ -650,7 +660,7 @@ class Interpreter:
         """(module, def) of method `name` of a package class or its package bases."""
         for stmt in cls.node.body:
             if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
-                decorators = {ast.unparse(d) for d in stmt.decorator_list}
+                decorators = {self.source(d) for d in stmt.decorator_list}
                 if decorators & {"property", "staticmethod", "classmethod"}:
                     return None
                 return cls.module, stmt
@@ -694,7 +704,7 @@ class Interpreter:
             raise results[0][0]
         cause = cond.reason if cond.reason.startswith("set in") else f"because {cond.reason}"
         reason = Unknown(
-            f"depends on a run-time condition ({ast.unparse(test)[:80]}) at {frame.where(test)}"
+            f"depends on a run-time condition ({self.source(test)[:80]}) at {frame.where(test)}"
             f", {cause[:240]}"
         )
         self._merge(live, frame, reason, before_locals)
@@ -880,7 +890,7 @@ class Interpreter:
 
     def _guarded_import(self, stmt: ast.Try, frame: _Frame) -> str | None:
         """The outside package a try/except-ImportError imports from, else None."""
-        caught = {ast.unparse(h.type) if h.type is not None else "" for h in stmt.handlers}
+        caught = {self.source(h.type) if h.type is not None else "" for h in stmt.handlers}
         if not caught & {"ImportError", "ModuleNotFoundError", "Exception", ""}:
             return None
         for node in stmt.body:
@@ -1061,7 +1071,7 @@ class Interpreter:
             return (
                 a
                 if same_value(a, b)
-                else Unknown(f"depends on a run-time condition ({ast.unparse(node.test)[:80]})")
+                else Unknown(f"depends on a run-time condition ({self.source(node.test)[:80]})")
             )
         return self._eval(node.body if cond else node.orelse, frame)
 

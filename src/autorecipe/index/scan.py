@@ -58,13 +58,13 @@ class _Binding:
     line: int
 
 
-def _is_recipe(func: Any, name: str, prefix: str) -> bool:
+def _is_recipe(interp: Interpreter, func: Any, name: str) -> bool:
     if not isinstance(func, Func) or isinstance(func.node, ast.Lambda) or name.startswith("_"):
         return False
     parts = func.module.split(".")
     if "utils" in parts or not ({"recipes", "perf_recipes"} & set(parts)):
         return False
-    returns = ast.unparse(func.node.returns) if func.node.returns is not None else ""
+    returns = interp.source(func.node.returns) if func.node.returns is not None else ""
     return "ConfigContainer" in returns or "_config" in name
 
 
@@ -100,7 +100,7 @@ def _collect(interp: Interpreter, kind: str, prefix: str) -> dict[str, _Binding]
             if name in found or name not in ns:
                 continue
             value = interp.lookup(module, name)
-            if _is_recipe(value, name, prefix):
+            if _is_recipe(interp, value, name):
                 found[name] = _Binding(kind, name, value, module, 0)
     for binding in found.values():
         binding.module, binding.line = _defining_binding(interp, binding, modules)
