@@ -265,9 +265,10 @@ def test_more_exposed_communication_is_never_faster(setup, name):
     spec, layout, gpu, kw = setup
     base = default_params()
     more = base.replace(**{name: getattr(base, name) * 1.5 + 0.01})
-    assert (
-        estimate_throughput(spec, layout, gpu, params=more, **kw).step_time_s
-        >= estimate_throughput(spec, layout, gpu, params=base, **kw).step_time_s
+    slower = estimate_throughput(spec, layout, gpu, params=more, **kw).step_time_s
+    # equal is possible: gradient traffic the longer microbatch now hides offsets it exactly
+    assert slower >= estimate_throughput(spec, layout, gpu, params=base, **kw).step_time_s * (
+        1 - 1e-12
     )
 
 

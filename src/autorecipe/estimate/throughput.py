@@ -4,9 +4,10 @@ The model, per pipeline stage and microbatch (forward + backward):
 
 - compute: dense GEMMs at the precision's peak x an efficiency that falls as the GEMMs the
   layout produces shrink (hidden/TP, expert FFN/ETP, tokens per microbatch, tokens per
-  expert); core attention at the bf16 peak (flash attention is bf16 in FP8 runs too);
-  element-wise work as HBM traffic; a fixed cost per layer (launches, host syncs);
-  logits on the last stage; recompute re-runs the forward; PEFT skips base weight-grads.
+  expert); core attention at the bf16 peak (flash attention is bf16 in FP8 runs too), less
+  efficient for narrow heads and short windows; element-wise work as HBM traffic; a host cost
+  per layer (launches, MoE token-count syncs) that sets the pace only when it exceeds the
+  layer's GPU time (the host otherwise runs ahead); logits on the last stage; recompute re-runs the forward; PEFT skips base weight-grads.
 - exposed communication: TP/SP all-gather + reduce-scatter, CP ring exchange of K/V (hidden
   behind attention where it can be), EP all-to-all (NVLink inside the domain, the network
   beyond it), PP point-to-point. Each is bytes / achieved bandwidth x an exposed fraction.
@@ -207,7 +208,8 @@ def estimate_throughput(
     elem_bytes_l = p.elementwise_bytes * n_tok / sp_split * h * (1 + k * moe_share)
     t_elem_l = elem_bytes_l / hbm
     t_ovh_l = p.layer_overhead_s * (1 - moe_share) + p.moe_layer_overhead_s * moe_share
-    t_layer = t_dense_l + t_expert_l + t_attn_l + t_elem_l + t_ovh_l
+    # The host queues kernels ahead of the GPU; it only sets the pace when it is the slower.
+    t_layer = max(t_dense_l + t_expert_l + t_attn_l + t_elem_l, t_ovh_l)
     t_logits = work.logits * layout.mbs * seq_len / (tp * cp) / (peak * eff_dense) * gemm_factor
 
     # Recompute re-runs a forward pass: 1/3 of fwd+bwd GEMM work, a third of attention.

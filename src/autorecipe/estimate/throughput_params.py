@@ -30,7 +30,8 @@ class ThroughputParams:
     # HBM bytes moved by element-wise work (norms, activations, casts, residuals) per token,
     # per hidden unit, per layer, forward + backward.
     elementwise_bytes: float
-    # Fixed time per layer per microbatch, forward + backward (launches, host syncs), seconds.
+    # Host time per layer per microbatch, forward + backward (launches, MoE token-count syncs),
+    # seconds; a layer takes the longer of this and its GPU time.
     layer_overhead_s: float
     moe_layer_overhead_s: float
     # Achieved fraction of link bandwidth for collectives.
