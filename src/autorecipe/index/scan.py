@@ -102,8 +102,9 @@ def _collect(interp: Interpreter, kind: str, prefix: str) -> dict[str, _Binding]
             value = interp.lookup(module, name)
             if _is_recipe(interp, value, name):
                 found[name] = _Binding(kind, name, value, module, 0)
+    deepest_first = sorted(modules, key=lambda m: (tree.is_package(m), -m.count("."), m))
     for binding in found.values():
-        binding.module, binding.line = _defining_binding(interp, binding, modules)
+        binding.module, binding.line = _defining_binding(interp, binding, deepest_first)
     return found
 
 
@@ -124,13 +125,16 @@ def _defined(tree: SourceTree, module: str) -> list[str]:
     return names
 
 
-def _defining_binding(interp: Interpreter, b: _Binding, modules: list[str]) -> tuple[str, int]:
+def _defining_binding(
+    interp: Interpreter, b: _Binding, deepest_first: list[str]
+) -> tuple[str, int]:
     """Where the name is defined or aliased: the def itself, or the deepest non-package
-    module that binds this name to the function (a compatibility module, `X = Y`)."""
+    module that binds this name to the function (a compatibility module, `X = Y`).
+    `deepest_first`: the modules, plain modules before packages, deepest first."""
     if b.func.name == b.name:
         return b.func.module, b.func.node.lineno
     tree = interp.tree
-    for module in sorted(modules, key=lambda m: (tree.is_package(m), -m.count("."), m)):
+    for module in deepest_first:
         ns = interp.namespace(module)
         if b.name in ns and interp.lookup(module, b.name) is b.func:
             return module, _binding_line(tree, module, b.name)
