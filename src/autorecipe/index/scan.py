@@ -17,7 +17,7 @@ from typing import Any
 
 from autorecipe.index.datasets import dataset_presets, entry_point
 from autorecipe.index.evaluate import Interpreter, RecipeRaised
-from autorecipe.index.fields import PLAIN_FIELDS, field_key
+from autorecipe.index.fields import PATH_TO_PLAIN, PLAIN_FIELDS
 from autorecipe.index.lint import docstring_contradictions
 from autorecipe.index.names import parse_name, precision_of_preset
 from autorecipe.index.schema import Recipe, RecipeIndex
@@ -46,6 +46,7 @@ CORE_KEYS = tuple(list(PLAIN_FIELDS)[:8]) + (
     "use_distributed_optimizer",
 )
 _CORE_KEY_SET = frozenset(CORE_KEYS)
+_SCALARS = (bool, int, str)
 _MAX_NESTING = 3
 
 
@@ -144,7 +145,7 @@ def _defining_binding(
 def _flatten(obj: Obj, prefix: str, out: dict, prov: dict, unknown: dict, depth: int) -> None:
     for attr, slot in obj.attrs.items():
         path = f"{prefix}.{attr}"
-        key = field_key(path)
+        key = PATH_TO_PLAIN.get(path, path)  # field_key(), inlined: the hottest loop
         if slot.default and key not in _CORE_KEY_SET:
             continue
         _record(key, path, slot, out, prov, unknown, depth)
@@ -157,6 +158,10 @@ def _record(
     if _dropped(key):  # not kept, but what is nested under it may have a plain name
         if isinstance(value, Obj) and depth < _MAX_NESTING:
             _flatten(value, path, out, prov, unknown, depth + 1)
+        return
+    if value is None or type(value) in _SCALARS:  # most values: no need for to_json
+        out[key] = value
+        prov[key] = slot.prov
         return
     if isinstance(value, Unknown):
         unknown[key] = f"{value.reason} (assigned at {slot.prov})"
@@ -211,10 +216,13 @@ def _extract(interp: Interpreter, value: Any) -> tuple[dict, dict, dict, Obj | N
     return fields, prov, unknown, model.value if model and isinstance(model.value, Obj) else None
 
 
+_TRIMMED = tuple(f"{section}." for section in SECTION_KEYS)
+_KEPT = frozenset().union(*SECTION_KEYS.values())
+
+
 def _dropped(key: str) -> bool:
     """A key of a section of which only SECTION_KEYS are kept, and not one of those."""
-    section, dot, _ = key.partition(".")
-    return bool(dot) and section in SECTION_KEYS and key not in SECTION_KEYS[section]
+    return key.startswith(_TRIMMED) and key not in _KEPT
 
 
 def _hf_model_id(model: Obj | None, fields: dict) -> tuple[str | None, str | None]:
