@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import string
+import subprocess
+import sys
 
-from autorecipe.advise.overrides import config_keys, parse_overrides
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autorecipe.advise.overrides import _plain_parse, config_keys, parse_overrides
 from autorecipe.errors import UserError
 from autorecipe.index.fields import PLAIN_FIELDS
 
@@ -99,3 +105,40 @@ def test_hydra_add_and_delete_prefixes_are_accepted():
         ["+model.brand_new_field=3", "train.micro_batch_size=2", "~train.micro_batch_size"]
     )
     assert got == {"model.brand_new_field": 3}
+
+
+_WORD = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=8)
+_VALUES = st.one_of(
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(["007", "+3", "1_000", "1.5", "1e-4", "inf", "NaN", "None", "NULL", "True"]),
+    st.sampled_from(["false", "TRUE", "null", "transformer_engine", "a-b", "[a,b]", "'x y'"]),
+    _WORD,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(["model.tensor_model_parallel_size", "a.b_c", "x"]), raw=_VALUES)
+def test_the_hydra_free_path_reads_what_hydra_reads(key, raw):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    item = f"{key}={raw}"
+    plain = _plain_parse(item)
+    try:
+        parsed = OverridesParser.create().parse_overrides([item])[0]
+    except Exception:
+        assert plain is None  # what Hydra rejects, Hydra must see
+        return
+    if plain is not None:
+        value = parsed.value()
+        assert plain == (parsed.key_or_group, value) and type(plain[1]) is type(value)
+
+
+def test_flags_and_plain_items_do_not_import_hydra():
+    code = (
+        "import sys; from autorecipe.advise.overrides import parse_overrides; "
+        "parse_overrides(['-tp', '2', 'model.context_parallel_size=1', "
+        "'model.cuda_graph_impl=transformer_engine', 'model.sequence_parallel=True']); "
+        "print('hydra' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
