@@ -243,6 +243,7 @@ def plan(
     top: int | None = 10,
     explain: bool = False,
     allow_cross_nvlink_tp: bool = False,
+    tokens: str | float | None = None,
 ) -> PlanResult:
     """Every parallel layout Megatron-Core accepts for `model` on `gpus` GPUs, best first,
     each with its memory per GPU (and speed when the throughput model applies).
@@ -250,17 +251,19 @@ def plan(
     `recipe` pins the recipe's own factors and GBS where they are valid here. When nothing
     fits, the leanest layouts come back with `fits=False` and `advice` says what would fit;
     when no layout is valid at all, UserError explains why. `explain=True` fills `rejected`.
+    `tokens` (a count, or text like "1T", "500B") adds each layout's time to train on that
+    many tokens and its GPU-hours (`throughput.training_time_s`, `throughput.gpu_hours`).
 
     Example:
-        >>> best = plan("llama3-8b", gpus=8, gpu_type="h100", seq_len=8192).candidates[0]
-        >>> best.layout.tp, best.memory.fits
+        >>> best = plan("llama3-8b", gpus=8, gpu_type="h100", seq_len=8192, tokens="1T").candidates[0]
+        >>> best.layout.tp, best.memory.fits, best.throughput.gpu_hours
     """
     from autorecipe.layout.plan import plan_layouts
 
     return plan_layouts(
         model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=seq_len, precision=precision,
         global_batch_size=global_batch_size, recipe=recipe, top=top, explain=explain,
-        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=_token_count(tokens),
     )  # fmt: skip
 
 
@@ -284,11 +287,13 @@ def estimate(
     recompute: str = "none",
     use_megatron_fsdp: bool = False,
     allow_cross_nvlink_tp: bool = False,
+    tokens: str | float | None = None,
 ) -> Candidate:
     """Memory (and speed) of one explicit layout; UserError listing the broken
     Megatron-Core rules when the layout is invalid. `etp` defaults as Bridge >= 0.6 does
     (1 with EP > 1, else TP); `sp` defaults to TP > 1; `gbs` to a per-mode default
-    rounded to a multiple of MBS×DP.
+    rounded to a multiple of MBS×DP. `tokens` (a count, or text like "1T", "500B") adds the
+    time and GPU-hours to train on that many tokens.
 
     Example:
         >>> c = estimate("qwen3-30b-a3b", gpus=8, gpu_type="h100", tp=1, ep=8, mode="sft")
@@ -300,8 +305,15 @@ def estimate(
         model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
         tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
         recompute=recompute, use_megatron_fsdp=use_megatron_fsdp,
-        allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=_token_count(tokens),
     )  # fmt: skip
+
+
+def _token_count(tokens: str | float | None) -> float | None:
+    """A token budget given as text ("1T", "500B") or a number; UserError when it is neither."""
+    from autorecipe.estimate.tokens import parse_tokens
+
+    return None if tokens is None else parse_tokens(str(tokens))
 
 
 # --- advice: recommend ------------------------------------------------------------------
@@ -321,6 +333,7 @@ def recommend(
     first_time: bool = False,
     index: str | None = None,
     slurm: bool = False,
+    tokens: str | float | None = None,
 ) -> Recommendation:
     """The best shipped recipe for a model, goal (pretrain/sft/peft), GPUs and sequence
     length: dataset preset, layout resized to the allocation, memory and speed estimates,
@@ -331,7 +344,8 @@ def recommend(
     `fits_from_gpus` is the planner's smallest GPU count that does.
 
     `first_time` fills what is missing with the gentlest start (Llama 3 8B pretraining on
-    mock data, one 8-GPU H100 node); `slurm` adds a complete sbatch script.
+    mock data, one 8-GPU H100 node); `slurm` adds a complete sbatch script. `tokens` ("1T",
+    "500B" or a count) adds the time and GPU-hours to train on that many tokens.
 
     >>> answer = recommend("Qwen3-30B-A3B", "sft", 16, "h100")
     >>> answer.recipe.name, answer.dataset
@@ -350,6 +364,7 @@ def recommend(
         first_time=first_time,
         index=index,
         slurm=slurm,
+        tokens=_token_count(tokens),
     )
 
 

@@ -56,6 +56,8 @@ class Throughput(BaseModel):
     breakdown: dict[str, float] = Field(default_factory=dict)
     training_time_s: float | None = None
     gpu_hours: float | None = None
+    # What the estimate had to assume because a fact was missing (e.g. a GPU's HBM bandwidth).
+    assumptions: list[str] = Field(default_factory=list)
 
 
 class RecipeRef(BaseModel):

@@ -454,6 +454,7 @@ def recommend(
     first_time: bool = False,
     index: str | None = None,
     slurm: bool = False,
+    tokens: float | None = None,
 ) -> Recommendation:
     """The best recipe, dataset preset, overrides and launch command for a job.
 
@@ -572,6 +573,7 @@ def recommend(
             precision=_precision(recipe),
             mode=query.mode,
             world_size=gpus,
+            tokens=tokens,
         )
         if adapted.layout and adapted.memory
         else None,

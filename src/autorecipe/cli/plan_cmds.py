@@ -13,6 +13,9 @@ GPUS = typer.Option(..., "--gpus", "-n", help="Total number of GPUs.")
 GPU_TYPE = typer.Option(..., "--gpu-type", "-g", help="GPU type, e.g. h100, h200, b200, gb200.")
 PRECISION = typer.Option("bf16", "--precision", help="bf16, fp8, mxfp8 or nvfp4.")
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
+TOKENS = typer.Option(
+    None, "--tokens", help="Token budget (1T, 500B, 2.5e12): adds time to train and GPU-hours."
+)
 
 
 def _layout_text(lo) -> str:
@@ -27,7 +30,15 @@ def _layout_text(lo) -> str:
     return "·".join(parts) + ("+SP" if lo.sp else "") + ("+FSDP" if lo.use_megatron_fsdp else "")
 
 
-def _row(c) -> list[str]:
+def _budget(tput) -> list[str]:
+    from autorecipe.estimate.tokens import duration_text
+
+    if tput is None or tput.training_time_s is None:
+        return ["—", "—"]
+    return [duration_text(tput.training_time_s), f"{tput.gpu_hours:,.0f}"]
+
+
+def _row(c, tokens: bool) -> list[str]:
     lo, mem, tput = c.layout, c.memory, c.throughput
     recompute = lo.recompute if lo.recompute != "full" else f"full({lo.recompute_num_layers})"
     return [
@@ -39,6 +50,7 @@ def _row(c) -> list[str]:
         "yes" if mem and mem.fits else "NO",
         f"{tput.tokens_per_sec_per_gpu:,.0f}" if tput else "—",
         f"{tput.mfu:.0%}" if tput else "—",
+        *(_budget(tput) if tokens else []),
     ]
 
 
@@ -69,18 +81,20 @@ def register(app: typer.Typer) -> None:
         allow_cross_nvlink_tp: bool = typer.Option(
             False, "--allow-cross-nvlink-tp", help="Allow TP beyond the NVLink domain."
         ),
+        tokens: str | None = TOKENS,
         as_json: bool = JSON,
     ) -> None:
-        """Every parallel layout Megatron-Core accepts for the allocation, best first, with memory per GPU.
+        """Every parallel layout Megatron-Core accepts for the allocation, best first, with memory per GPU
+        and predicted speed (and, with --tokens, time to train).
 
-        Example: autorecipe plan --model llama3-8b --mode pretrain --gpus 8 --gpu-type h100 --seq-len 8192
+        Example: autorecipe plan --model llama3-8b --mode pretrain --gpus 8 --gpu-type h100 --seq-len 8192 --tokens 1T
         """
         from autorecipe import api
 
         result = api.plan(
             model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=seq_len, precision=precision,
             global_batch_size=global_batch_size, recipe=recipe, top=top, explain=explain,
-            allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+            allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
         )  # fmt: skip
         if as_json:
             emit_json(
@@ -99,10 +113,11 @@ def register(app: typer.Typer) -> None:
         capacity = result.candidates[0].memory.capacity_gib
         table = Table(title=f"{model} · {mode} · {gpus} × {gpu_type} ({capacity:g} GiB usable)")
         table.add_column("layout", no_wrap=True)
-        for col in ("MBS", "GBS", "recompute", "GiB/GPU", "fits", "tok/s/GPU", "MFU"):
+        columns = ["MBS", "GBS", "recompute", "GiB/GPU", "fits", "tok/s/GPU", "MFU"]
+        for col in columns + ([f"time for {tokens}", "GPU-h"] if tokens else []):
             table.add_column(col, no_wrap=True)
         for c in result.candidates:
-            table.add_row(*_row(c))
+            table.add_row(*_row(c, bool(tokens)))
         out.print(table)
         if not result.fits:
             out.print(f"[bold red]Nothing fits.[/] {result.candidates[0].findings[0].message}")
@@ -150,11 +165,12 @@ def register(app: typer.Typer) -> None:
         allow_cross_nvlink_tp: bool = typer.Option(
             False, "--allow-cross-nvlink-tp", help="Allow TP beyond the NVLink domain."
         ),
+        tokens: str | None = TOKENS,
         as_json: bool = JSON,
     ) -> None:
         """Memory per GPU (and speed) of one explicit layout; exit 2 with the broken rules if Megatron-Core would reject it.
 
-        Example: autorecipe estimate --model qwen3-30b-a3b --gpus 8 --gpu-type h100 --mode sft -tp 1 -ep 8
+        Example: autorecipe estimate --model qwen3-30b-a3b --gpus 8 --gpu-type h100 --mode sft -tp 1 -ep 8 --tokens 500B
         """
         from autorecipe import api
 
@@ -162,7 +178,7 @@ def register(app: typer.Typer) -> None:
             model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
             tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
             recompute=recompute, use_megatron_fsdp=fsdp,
-            allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+            allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
         )  # fmt: skip
         if as_json:
             emit_json(c.to_json())
@@ -185,6 +201,10 @@ def register(app: typer.Typer) -> None:
                 f"speed: {t.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, {t.model_tflops_per_gpu:.0f} "
                 f"TFLOP/s/GPU, MFU {t.mfu:.0%}, step {t.step_time_s:.2f} s"
             )
+            if t.training_time_s is not None:
+                time_text, gpu_hours = _budget(t)
+                out.print(f"time to train on {tokens} tokens: {time_text}, {gpu_hours} GPU-hours")
         for f in c.findings:
             out.print(f"[yellow]{f.severity}[/] {f.id}: {f.message} Fix: {f.fix}")
-        out.print("assumptions: " + "; ".join(mem.assumptions))
+        assumptions = mem.assumptions + (c.throughput.assumptions if c.throughput else [])
+        out.print("assumptions: " + "; ".join(assumptions))

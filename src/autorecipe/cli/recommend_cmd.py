@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
             envvar="AUTORECIPE_INDEX",
         ),
         slurm: bool = typer.Option(False, "--slurm", help="Also write a complete sbatch script."),
+        tokens: str | None = typer.Option(
+            None, "--tokens", help="Token budget (1T, 500B, 2.5e12): adds time and GPU-hours."
+        ),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Pick the best shipped recipe for a model, goal, GPUs and sequence length; resize it;
@@ -83,6 +86,7 @@ def register(app: typer.Typer) -> None:
             first_time=first_time,
             index=index,
             slurm=slurm,
+            tokens=tokens,
         )
         if json_out:
             emit_json(answer)
@@ -154,6 +158,13 @@ def render(answer: Recommendation) -> None:
     if thr:
         head.append(
             f"speed (estimate): {thr.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, MFU {thr.mfu:.0%}"
+        )
+    if thr and thr.training_time_s is not None:
+        from autorecipe.estimate.tokens import duration_text
+
+        head.append(
+            f"time to train (estimate): {duration_text(thr.training_time_s)}, "
+            f"{thr.gpu_hours:,.0f} GPU-hours"
         )
     con.print(Rule("[bold]Recipe[/]", align="left"))
     for line in head:

@@ -41,6 +41,9 @@ DEFAULT_OVERLAP = {
     "overlap_param_gather": True,
 }
 BF16_BYTES = 2.0
+# HBM bandwidth (TB/s) assumed for a GPU that publishes none (an A100-class figure); said in
+# the estimate's assumptions whenever it is used.
+ASSUMED_HBM_TB_S = 2.0
 
 
 def _peak_flops(gpu: GPUSpec, precision: str) -> float:
@@ -159,7 +162,15 @@ def estimate_throughput(
     peak_bf16 = _peak_flops(gpu, "bf16")
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
-    hbm = (gpu.hbm_bandwidth_tb_s or 2.0) * 1e12
+    assumptions = []
+    if gpu.hbm_bandwidth_tb_s:
+        hbm = gpu.hbm_bandwidth_tb_s * 1e12
+    else:
+        hbm = ASSUMED_HBM_TB_S * 1e12
+        assumptions.append(
+            f"{gpu.key} has no published HBM bandwidth: element-wise and optimizer time assume "
+            f"{ASSUMED_HBM_TB_S:g} TB/s (give hbm_bandwidth_tb_s for this GPU to replace it)"
+        )
 
     tp, pp, cp, dp = layout.tp, layout.pp, layout.cp, layout.dp
     work = token_work(spec, seq_len, tp=tp)
@@ -320,8 +331,22 @@ def estimate_throughput(
         "model_tflops_per_gpu": model_tflops,
         "mfu": model_tflops * 1e12 / peak,
         "breakdown": breakdown,
+        "assumptions": assumptions,
     }
-    if tokens is not None:
-        seconds = tokens / (tokens_per_gpu * world_size)
-        result.update(training_time_s=seconds, gpu_hours=seconds * world_size / 3600)
-    return Throughput(**result)
+    estimate = Throughput(**result)
+    return estimate if tokens is None else with_token_budget(estimate, tokens, world_size)
+
+
+def with_token_budget(throughput: Throughput, tokens: float, world_size: int) -> Throughput:
+    """`throughput` with the wall-clock time and GPU-hours to train on `tokens` tokens.
+
+    Example:
+        >>> t = with_token_budget(t, parse_tokens("1T"), world_size=8)
+        >>> t.training_time_s, t.gpu_hours  # doctest: +SKIP
+    """
+    if tokens <= 0:
+        raise UserError(f"token budget must be positive (got {tokens:g}); e.g. 1T or 500B")
+    seconds = tokens / (throughput.tokens_per_sec_per_gpu * world_size)
+    return throughput.model_copy(
+        update={"training_time_s": seconds, "gpu_hours": seconds * world_size / 3600}
+    )

@@ -23,3 +23,17 @@ def parse_tokens(text: str) -> float:
             f"cannot read token count {text!r}; write a positive number like 1T, 500B or 2.5e12"
         )
     return float(match.group(1)) * _SUFFIX[match.group(2).upper()]
+
+
+def duration_text(seconds: float) -> str:
+    """A training time in the unit people plan in: minutes, hours or days.
+
+    Example:
+        >>> duration_text(90), duration_text(7200), duration_text(3 * 86400)
+        ('1.5 min', '2.0 h', '3.0 days')
+    """
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

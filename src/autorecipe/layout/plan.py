@@ -150,6 +150,7 @@ def plan_layouts(
     top: int | None = 10,
     explain: bool = False,
     allow_cross_nvlink_tp: bool = False,
+    tokens: float | None = None,
 ) -> PlanResult:
     """See autorecipe.api.plan."""
     _check_choice("mode", mode, MODES)
@@ -203,7 +204,11 @@ def plan_layouts(
             "Try a GPU count with more small factors (e.g. a multiple of 8) or another GBS."
         )
     base = own.layout if recipe else None
+    if tokens is not None:
+        from autorecipe.estimate.throughput import with_token_budget
     for c in candidates:
+        if tokens is not None and c.throughput is not None:
+            c.throughput = with_token_budget(c.throughput, tokens, gpus)
         c.recipe = ref
         c.overrides = layout_overrides(c.layout, spec, base)
         if resized is not None:
@@ -255,6 +260,7 @@ def estimate_layout(
     use_megatron_fsdp: bool = False,
     use_distributed_optimizer: bool = True,
     allow_cross_nvlink_tp: bool = False,
+    tokens: float | None = None,
 ) -> Candidate:
     """See autorecipe.api.estimate."""
     _check_choice("mode", mode, MODES)
@@ -313,8 +319,9 @@ def estimate_layout(
         from autorecipe.estimate.throughput import estimate_throughput
 
         throughput = estimate_throughput(
-            spec, layout, gpu, seq_len=seq_len, precision=precision, mode=mode, world_size=gpus
-        )
+            spec, layout, gpu, seq_len=seq_len, precision=precision, mode=mode, world_size=gpus,
+            tokens=tokens,
+        )  # fmt: skip
     findings = [
         Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations
     ]
