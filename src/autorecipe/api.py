@@ -422,7 +422,13 @@ def check(
     else:
         spec = None
     return check_recipe(
-        found, parsed, world_size=world, gpu=resolve_gpu(gpu_name), spec=spec, dataset=dataset
+        found,
+        parsed,
+        world_size=world,
+        gpu=resolve_gpu(gpu_name),
+        spec=spec,
+        dataset=dataset,
+        provenance=lambda: find_recipe(_load_index(index), found.name, found.kind).provenance,
     )
 
 

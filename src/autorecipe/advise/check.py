@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -10,6 +12,7 @@ from pydantic import BaseModel, Field
 from autorecipe.advise.changes import classify_change
 from autorecipe.advise.rules import Hit, Rule, all_rules
 from autorecipe.advise.rules.context import CheckContext, effective_config, recipe_config
+from autorecipe.advise.rules.recipe_factors import describe
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.index.schema import Recipe
 from autorecipe.result import Change, Finding, RecipeRef
@@ -84,21 +87,36 @@ def format_overrides(overrides: dict[str, Any]) -> str:
     return " ".join(f"{key}={format_value(value)}" for key, value in overrides.items())
 
 
-def _finding(rule: Rule, hit: Hit) -> Finding:
+def _finding(rule: Rule, hit: Hit, where: Callable[[], dict[str, str]]) -> Finding:
     overrides = hit.fix if isinstance(hit.fix, dict) else None
+    message = hit.message
+    if hit.recipe_keys:
+        message += f" Set by the recipe: {describe(hit.recipe_keys, where())}."
     return Finding(
         id=rule.id,
         severity=hit.severity or rule.severity,
-        message=hit.message,
+        message=message,
         fix=format_overrides(overrides) if overrides is not None else hit.fix,
         title=rule.title,
         fix_overrides=overrides,
     )
 
 
-def run_rules(ctx: CheckContext, rules: dict[str, Rule] | None = None) -> list[Finding]:
-    """Every finding of every rule on `ctx`, errors first, then by rule id."""
-    found = [_finding(r, hit) for r in (rules or all_rules()).values() for hit in r.detect(ctx)]
+def run_rules(
+    ctx: CheckContext,
+    rules: dict[str, Rule] | None = None,
+    provenance: Callable[[], dict[str, str]] | None = None,
+) -> list[Finding]:
+    """Every finding of every rule on `ctx`, errors first, then by rule id.
+
+    `provenance` gives the recipe's {field: file:line}, asked only when a finding names
+    a value the recipe set (the lean index carries none; the full one costs a load)."""
+    where = functools.lru_cache(maxsize=1)(
+        provenance or (lambda: ctx.recipe.provenance if ctx.recipe else {})
+    )
+    found = [
+        _finding(r, hit, where) for r in (rules or all_rules()).values() for hit in r.detect(ctx)
+    ]
     return sorted(found, key=lambda f: (_ORDER[f.severity], f.id))
 
 
@@ -131,8 +149,11 @@ def check_recipe(
     gpu: GPUSpec,
     spec: ModelSpec | None,
     dataset: str | None = None,
+    provenance: Callable[[], dict[str, str]] | None = None,
 ) -> CheckReport:
-    """Lint `recipe` with parsed `overrides` on `world_size` GPUs of type `gpu`."""
+    """Lint `recipe` with parsed `overrides` on `world_size` GPUs of type `gpu`.
+
+    `provenance` returns the recipe's {field: file:line} when `recipe` came without it."""
     base = recipe_config(recipe)
     own_gpu = recipe.gpu_type is not None and _gpu_key(recipe.gpu_type) == gpu.key
     ctx = CheckContext(
@@ -154,6 +175,6 @@ def check_recipe(
         world_size=world_size,
         mode=recipe.mode,
         seq_len=ctx.seq_len,
-        findings=run_rules(ctx),
+        findings=run_rules(ctx, provenance=provenance),
         changes=classify_overrides(base, overrides),
     )

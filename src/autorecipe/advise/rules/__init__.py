@@ -27,6 +27,9 @@ class Hit:
     message: str
     fix: dict[str, Any] | str | None = None
     severity: Severity | None = None  # the rule's own severity when None
+    # factors of the conflict that the recipe set, {override path: value}; the report
+    # names them with the recipe line that sets each
+    recipe_keys: dict[str, Any] | None = None
 
 
 Detector = Callable[[CheckContext], "list[Hit]"]

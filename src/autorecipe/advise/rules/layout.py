@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
+from autorecipe.advise.rules.recipe_factors import CONVERGENCE, recipe_set, resolving_override
 from autorecipe.index.fields import override_path
-from autorecipe.layout.rules import check_layout
+from autorecipe.layout.rules import Violation, check_layout
 
 _REF = "shared/reference/megatron-parallelism-and-memory.md"
 
@@ -232,6 +233,40 @@ def _interleaved_with_group(ctx: CheckContext) -> list[Hit]:
     ]
 
 
+def _violations(ctx: CheckContext, rules: list[str] | None = None) -> list[Violation]:
+    assert ctx.spec is not None
+    return check_layout(
+        ctx.layout,
+        ctx.spec,
+        world_size=ctx.world_size,
+        seq_len=ctx.seq_len,
+        gpu=ctx.gpu,
+        mode=ctx.mode,
+        rules=rules,
+    )
+
+
+def _errors(ctx: CheckContext) -> set[str]:
+    return {v.rule for v in _violations(ctx) if v.severity == "error"}
+
+
+def _hit(ctx: CheckContext, layout_rule: str, v: Violation, severity: str) -> Hit:
+    """The violation as a Hit; for an error involving factors the recipe set, those
+    factors are named and the fix is the override of them that resolves it (when one does
+    without breaking another rule)."""
+    message = v.message + (f" [{v.depends_on}]" if v.depends_on else "")
+    keys = recipe_set(ctx, layout_rule) if severity == "error" else {}
+    if not keys:
+        return Hit(message, v.fix, severity)  # type: ignore[arg-type]
+    before = _errors(ctx)
+    fix = resolving_override(
+        ctx, keys, lambda c: layout_rule not in (after := _errors(c)) and after <= before
+    )
+    if fix and any(key in CONVERGENCE for key in fix):
+        message += " No execution-only override resolves it; the fix is a convergence change."
+    return Hit(message, fix or v.fix, severity, recipe_keys=keys)  # type: ignore[arg-type]
+
+
 def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None:
     from autorecipe.layout.rules import RULES as LAYOUT
 
@@ -255,23 +290,9 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
             "model.microbatch_group_size_per_vp_stage"
         ):
             return _interleaved_with_group(ctx)
-        found = check_layout(
-            ctx.layout,
-            ctx.spec,
-            world_size=ctx.world_size,
-            seq_len=ctx.seq_len,
-            gpu=ctx.gpu,
-            mode=ctx.mode,
-            rules=[layout_rule],
-        )
+        found = [v for v in _violations(ctx, [layout_rule]) if v.rule == layout_rule]
         return [
-            Hit(
-                v.message + (f" [{v.depends_on}]" if v.depends_on else ""),
-                v.fix,
-                "info" if severity == "info" else v.severity,
-            )
-            for v in found
-            if v.rule == layout_rule
+            _hit(ctx, layout_rule, v, "info" if severity == "info" else v.severity) for v in found
         ]
 
 
