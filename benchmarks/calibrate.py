@@ -77,7 +77,18 @@ def _params(vector: list[float], base: ThroughputParams) -> ThroughputParams:
     return base.replace(**dict(zip(FITTED, vector, strict=True)))
 
 
-def fit(rows: list[CalibrationRow], base: ThroughputParams) -> ThroughputParams:
+def initial_params() -> ThroughputParams:
+    """The fixed parameters and the fitted ones at their initial values: a start that carries
+    nothing learnt from any row (what a leave-one-group-out refit must start from when it
+    stops early)."""
+    values = {n: v for n, (v, _) in FIXED.items()} | {n: f[2] for n, f in FITTED.items()}
+    return default_params().replace(**values)
+
+
+def fit(
+    rows: list[CalibrationRow], base: ThroughputParams, *, ftol: float = 1e-8
+) -> ThroughputParams:
+    """Fitted parameters, starting from `base`; `ftol` is scipy's relative cost tolerance."""
     names = list(FITTED)
     lower = [FITTED[n][0] for n in names]
     upper = [FITTED[n][1] for n in names]
@@ -91,6 +102,7 @@ def fit(rows: list[CalibrationRow], base: ThroughputParams) -> ThroughputParams:
         loss="soft_l1",
         f_scale=LOSS_SCALE,
         x_scale="jac",
+        ftol=ftol,
         max_nfev=400,
     )
     return _params(list(result.x), base)
@@ -108,14 +120,18 @@ def _summary(errors: list[float]) -> dict[str, float]:
 
 
 def leave_one_out(
-    rows: list[CalibrationRow], base: ThroughputParams, group: Callable[[CalibrationRow], str]
+    rows: list[CalibrationRow],
+    base: ThroughputParams,
+    group: Callable[[CalibrationRow], str],
+    *,
+    ftol: float = 1e-8,
 ) -> tuple[dict[str, dict[str, float]], list[float]]:
-    """Refit without each group; error on the group left out."""
+    """Refit without each group, starting from `base`; error on the group left out."""
     per_group: dict[str, dict[str, float]] = {}
     all_errors: list[float] = []
     for name in sorted({group(r) for r in rows}):
         held = [r for r in rows if group(r) == name]
-        fitted = fit([r for r in rows if group(r) != name], base)
+        fitted = fit([r for r in rows if group(r) != name], base, ftol=ftol)
         errors = log_errors(held, fitted)
         per_group[name] = _summary(errors)
         all_errors += errors

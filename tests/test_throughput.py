@@ -95,8 +95,14 @@ def test_rows_off_by_more_than_40_percent_are_the_known_ones(rows):
 
 
 def test_leave_one_model_out_error(rows):
+    # Each refit starts from the initial values, not the bundled fit (which saw the held-out
+    # rows), and stops at a 1e-4 relative cost change: seconds instead of minutes. Nothing
+    # learnt from a held-out row leaks into its refit, so the early stop cannot flatter it
+    # (its median is above the report's full refits, not below).
     calibrate = _calibrate()
-    _, held = calibrate.leave_one_out(rows, default_params(), lambda r: r.model_key)
+    _, held = calibrate.leave_one_out(
+        rows, calibrate.initial_params(), lambda r: r.model_key, ftol=1e-4
+    )
     rel = [abs(math.exp(e) - 1) for e in held]
     assert statistics.median(rel) <= 0.15
 
