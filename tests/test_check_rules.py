@@ -250,10 +250,11 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     ),
     "AR405": ((VLM_FSDP, ["model.cross_entropy_fusion_impl=native"], {}), (VLM_FSDP, [], {})),
     "AR501": (
-        ("qwen3_vl_8b_sft_config", [], {"dataset": "llm-finetune"}),
-        ("qwen3_vl_8b_sft_config", [], {"dataset": "vlm-hf"}),
+        ("qwen3_vl_8b_sft_config", [], {"dataset": "squad"}),
+        ("qwen3_vl_8b_sft_config", [], {"dataset": "cord-v2"}),
     ),
     "AR502": ((L8_SFT, ["-mb", "2"], {}), (L8_SFT, ["-mb", "1"], {})),
+    "AR505": ((L8_SFT, [], {"dataset": "cord-v2"}), (L8_SFT, [], {"dataset": "tulu3"})),
     "AR503": (
         (L8_SFT, ["-cp", "2", "ddp.average_in_collective=true"], {"gpus": 4}),
         (

@@ -399,10 +399,20 @@ def check(
     from autorecipe.advise.overrides import parse_overrides
     from autorecipe.catalog.gpus import resolve_gpu
     from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
-    from autorecipe.errors import UserError
+    from autorecipe.errors import UserError, did_you_mean
     from autorecipe.index.load import find_recipe
 
-    found = find_recipe(_load_index(index, provenance=False), recipe, kind=kind)  # type: ignore[arg-type]
+    lean = _load_index(index, provenance=False)
+    found = find_recipe(lean, recipe, kind=kind)  # type: ignore[arg-type]
+    preset = None
+    if dataset is not None:
+        presets = {p.name: p for p in lean.datasets}
+        if presets and dataset not in presets:
+            raise UserError(
+                f"--dataset {dataset}: no such preset in Megatron-Bridge {lean.bridge_version}."
+                f"{did_you_mean(dataset, presets) or ' Presets: ' + ', '.join(presets)}"
+            )
+        preset = presets.get(dataset)
     world = gpus if gpus is not None else found.num_gpus
     if world is None:
         raise UserError(f"{found.name} does not say its GPU count; pass --gpus N")
@@ -427,7 +437,7 @@ def check(
         world_size=world,
         gpu=resolve_gpu(gpu_name),
         spec=spec,
-        dataset=dataset,
+        dataset=preset or dataset,
         provenance=lambda: find_recipe(_load_index(index), found.name, found.kind).provenance,
     )
 

@@ -11,10 +11,16 @@ from pydantic import BaseModel, Field
 
 from autorecipe.advise.changes import classify_change
 from autorecipe.advise.rules import Hit, Rule, all_rules
-from autorecipe.advise.rules.context import CheckContext, effective_config, recipe_config
+from autorecipe.advise.rules.context import (
+    EDITS_RECIPE_DATASET,
+    CheckContext,
+    effective_config,
+    recipe_config,
+    with_preset,
+)
 from autorecipe.advise.rules.recipe_factors import describe
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
-from autorecipe.index.schema import Recipe
+from autorecipe.index.schema import DatasetPreset, Recipe
 from autorecipe.result import Change, Finding, RecipeRef
 
 _ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -29,6 +35,8 @@ class CheckReport(BaseModel):
     world_size: int
     mode: str | None = None
     seq_len: int
+    # the dataset the data rules read: the --dataset preset, or the recipe's own
+    dataset: str | None = None
     findings: list[Finding] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
 
@@ -141,6 +149,18 @@ def _gpu_key(name: str) -> str | None:
         return None
 
 
+def _dataset_said(ctx: CheckContext) -> str:
+    """Which dataset the data rules read, in words."""
+    packing = "offline packing" if ctx.offline_packing else "no offline packing"
+    cls = ctx.get("dataset") or "dataset class unknown"
+    if ctx.preset is not None:
+        how = "edits the recipe's" if ctx.preset.builds == EDITS_RECIPE_DATASET else "replaces it"
+        return f"--dataset {ctx.preset.name} ({cls}, {packing}; {how})"
+    if ctx.dataset:
+        return f"--dataset {ctx.dataset} (not in the index: the recipe's own {cls} assumed)"
+    return f"the recipe's own ({cls}, {packing}); pass --dataset NAME for the launch preset"
+
+
 def check_recipe(
     recipe: Recipe,
     overrides: dict[str, Any],
@@ -148,13 +168,19 @@ def check_recipe(
     world_size: int,
     gpu: GPUSpec,
     spec: ModelSpec | None,
-    dataset: str | None = None,
+    dataset: str | DatasetPreset | None = None,
     provenance: Callable[[], dict[str, str]] | None = None,
 ) -> CheckReport:
     """Lint `recipe` with parsed `overrides` on `world_size` GPUs of type `gpu`.
 
-    `provenance` returns the recipe's {field: file:line} when `recipe` came without it."""
+    `dataset` is the run_recipe.py --dataset preset: given with its index facts, it
+    replaces the recipe's dataset as the launcher does; as a bare name, only rules that
+    read the name see it. `provenance` returns the recipe's {field: file:line} when
+    `recipe` came without it."""
+    preset = dataset if isinstance(dataset, DatasetPreset) else None
     base = recipe_config(recipe)
+    if preset is not None:
+        base = with_preset(base, preset)
     own_gpu = recipe.gpu_type is not None and _gpu_key(recipe.gpu_type) == gpu.key
     ctx = CheckContext(
         as_shipped=not overrides and world_size == recipe.num_gpus and own_gpu,
@@ -166,7 +192,8 @@ def check_recipe(
         recipe=recipe,
         base=base,
         overrides=overrides,
-        dataset=dataset,
+        dataset=preset.name if preset else dataset,  # type: ignore[arg-type]
+        preset=preset,
     )
     return CheckReport(
         recipe=RecipeRef(name=recipe.name, kind=recipe.kind, alias_of=recipe.alias_of),
@@ -175,6 +202,7 @@ def check_recipe(
         world_size=world_size,
         mode=recipe.mode,
         seq_len=ctx.seq_len,
+        dataset=_dataset_said(ctx),
         findings=run_rules(ctx, provenance=provenance),
         changes=classify_overrides(base, overrides),
     )

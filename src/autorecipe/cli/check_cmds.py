@@ -28,6 +28,8 @@ def _print_text(report) -> None:
         f"[bold]{report.recipe.name}[/bold] on {report.world_size} × {report.gpu}"
         f" ({report.mode or 'mode ?'}, seq {report.seq_len}, model {report.model or '?'})"
     )
+    if report.dataset:
+        out.print(f"data: {report.dataset}", markup=False, soft_wrap=True)
     if not report.findings:
         out.print("no findings")
     for f in report.findings:
@@ -82,7 +84,10 @@ def register(app: typer.Typer) -> None:
             help="Model facts: catalog name or config.json (default: the recipe's model).",
         ),
         dataset: str | None = typer.Option(
-            None, "--dataset", help="The run_recipe.py --dataset preset you will launch with."
+            None,
+            "--dataset",
+            help="The run_recipe.py --dataset preset you will launch with (it replaces the "
+            "recipe's dataset; default: the recipe's own).",
         ),
         kind: str | None = typer.Option(
             None, "--kind", help="library or benchmark, when both have the name."

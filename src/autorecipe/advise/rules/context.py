@@ -12,7 +12,7 @@ from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.index.fields import field_key, override_path
-from autorecipe.index.schema import Recipe
+from autorecipe.index.schema import DatasetPreset, Recipe
 from autorecipe.layout.from_recipe import pipeline_layout_text
 from autorecipe.layout.schema import Layout
 
@@ -43,6 +43,29 @@ def recipe_config(recipe: Recipe | None) -> dict[str, Any]:
     if recipe is None:
         return {}
     return {override_path(key): value for key, value in recipe.fields.items()}
+
+
+# A preset that builds this class edits the recipe's own dataset (dataclasses.replace of
+# it, new source and seq_length); every other preset builds a fresh config in its place
+# (megatron/bridge/recipes/utils/dataset_utils.py, 0.6.x DATASET_PRESETS).
+EDITS_RECIPE_DATASET = "DirectHFSFTDatasetConfig"
+
+
+def with_preset(base: dict[str, Any], preset: DatasetPreset) -> dict[str, Any]:
+    """The recipe's config once run_recipe.py's ``--dataset`` preset has replaced its dataset.
+
+    The preset is built before the overrides, from the recipe's model.seq_length; a fresh
+    one has none of the recipe's dataset settings (no offline packing: the 0.6.x text
+    presets all build with enable_offline_packing=False)."""
+    seq = base.get("model.seq_length", base.get("dataset.seq_length"))
+    if preset.builds == EDITS_RECIPE_DATASET and base.get("dataset") == EDITS_RECIPE_DATASET:
+        config = dict(base)
+    else:
+        config = {k: v for k, v in base.items() if k != "dataset" and not k.startswith("dataset.")}
+        config["dataset"] = preset.builds
+    if seq is not None:
+        config["dataset.seq_length"] = seq
+    return config
 
 
 def effective_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +111,10 @@ class CheckContext:
     recipe: Recipe | None = None
     base: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
-    dataset: str | None = None
+    dataset: str | None = None  # the --dataset preset's name
+    # that preset's facts from the index (None: not given, or a name the index lacks);
+    # `base` already has it applied
+    preset: DatasetPreset | None = None
     # the recipe exactly as shipped, on its own GPU count and type: its layout was tuned
     # and run there, so model-based performance warnings about it are only info
     as_shipped: bool = False
@@ -107,7 +133,7 @@ class CheckContext:
     def unknown(self, key: str) -> str | None:
         """Why the recipe's value of `key` is not known statically (None when it is):
         the index marked it unresolved, or does not record that key at all."""
-        if key in self.overrides or self.recipe is None:
+        if key in self.overrides or self.recipe is None or self.fresh_dataset(key):
             return None
         reason = self.recipe.unknown.get(field_key(key))
         if reason:
@@ -115,6 +141,14 @@ class CheckContext:
         if key not in self.base and not _indexed(key):
             return f"the recipe index does not record {key}"
         return None
+
+    def fresh_dataset(self, key: str) -> bool:
+        """Whether `key` belongs to a dataset the preset built afresh (so it is known)."""
+        return (
+            key.startswith("dataset")
+            and self.preset is not None
+            and self.base.get("dataset") == self.preset.builds != EDITS_RECIPE_DATASET
+        )
 
     @property
     def seq_len(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autorecipe.advise.rules import Hit, rule
-from autorecipe.advise.rules.context import CheckContext
+from autorecipe.advise.rules.context import EDITS_RECIPE_DATASET, CheckContext
 
 # Dataset keys that only a text dataset has, and keys that carry images.
 _TEXT_KEYS = ("dataset.blend", "dataset.dataset_name", "dataset.dataset_root", "dataset.data_path")
@@ -15,11 +15,16 @@ _IMAGE_KEYS = (
     "dataset.image_folder",
 )
 
+# Dataset classes only vision-language recipes build (their own dataset, in the index).
+_IMAGE_DATASETS = (EDITS_RECIPE_DATASET, "MockVLMSFTDatasetConfig", "EnergonDatasetConfig")
+
 
 def is_vlm_recipe(ctx: CheckContext) -> bool:
     recipe = ctx.recipe
     if recipe is None:
         return False
+    if recipe_dataset_class(ctx) in _IMAGE_DATASETS:
+        return True
     text = f"{recipe.name} {recipe.family or ''} {recipe.module}".lower()
     return any(tag in text for tag in ("_vl", "vlm", "_vl_", "llava", "omni"))
 
@@ -40,8 +45,11 @@ def is_vlm_recipe(ctx: CheckContext) -> bool:
 def vlm_without_images(ctx: CheckContext) -> list[Hit]:
     if ctx.mode not in ("sft", "peft") or not is_vlm_recipe(ctx):
         return []
-    preset = (ctx.dataset or "").lower()
-    text_preset = bool(preset) and "vlm" not in preset and "mock" not in preset
+    if ctx.preset is not None and ctx.preset.builds:
+        text_preset = ctx.preset.builds == "GPTSFTDatasetConfig"
+    else:  # a preset the index does not describe: go by its name
+        preset = (ctx.dataset or "").lower()
+        text_preset = bool(preset) and "vlm" not in preset and "mock" not in preset
     text_keys = [k for k in _TEXT_KEYS if k in ctx.overrides]
     image_keys = [k for k in _IMAGE_KEYS if k in ctx.overrides]
     if image_keys or not (text_preset or text_keys):
@@ -143,3 +151,49 @@ def padding_forced(ctx: CheckContext) -> list[Hit]:
             "pack the dataset (offline packing, MBS 1), or keep PP = EP = 1",
         )
     ]
+
+
+@rule(
+    "AR505",
+    "Dataset preset does not fit the recipe",
+    "error",
+    """run_recipe.py's --dataset preset replaces the recipe's dataset before the overrides.
+    The vision-language presets (local-vlm, cord-v2, medpix, ...) edit the recipe's own
+    DirectHFSFTDatasetConfig and raise ValueError "<preset> requires a recipe using
+    DirectHFSFTDatasetConfig" on any other recipe (recipes/utils/dataset_utils.py,
+    _require_direct_hf_config). A preset is also made for certain modes (the index's
+    preset modes): the launcher picks the training loop from the dataset it built
+    (dataset_train_mode: pretrain for GPTDatasetConfig, finetune otherwise) and 0.6.x's
+    run_recipe.py rejects a preset whose mode is not the recipe's ("Mode ... is
+    incompatible with dataset ..."). Pick a preset listed for the recipe's mode.""",
+)
+def preset_fits_recipe(ctx: CheckContext) -> list[Hit]:
+    preset = ctx.preset
+    if preset is None or ctx.recipe is None:
+        return []
+    own = recipe_dataset_class(ctx)
+    if preset.builds == EDITS_RECIPE_DATASET and own != EDITS_RECIPE_DATASET:
+        return [
+            Hit(
+                f"--dataset {preset.name} edits a DirectHFSFTDatasetConfig, but "
+                f"{ctx.recipe.name} builds {own or 'another dataset class'}: the launcher "
+                "raises ValueError.",
+                "pick a text preset for this recipe, or a VLM recipe for this preset",
+            )
+        ]
+    if ctx.recipe.mode and preset.modes and ctx.recipe.mode not in preset.modes:
+        return [
+            Hit(
+                f"--dataset {preset.name} is a {'/'.join(preset.modes)} preset; "
+                f"{ctx.recipe.name} is a {ctx.recipe.mode} recipe.",
+                f"pick a preset made for {ctx.recipe.mode}",
+            )
+        ]
+    return []
+
+
+def recipe_dataset_class(ctx: CheckContext) -> str | None:
+    """The dataset class the recipe itself builds (before any preset)."""
+    fields = ctx.recipe.fields if ctx.recipe else {}
+    value = fields.get("dataset")
+    return value if isinstance(value, str) else None
