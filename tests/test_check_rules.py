@@ -16,6 +16,7 @@ Q30 = "qwen3_30b_a3b_pretrain_config"  # EP16, 16 GPUs, TE graphs with the RNG t
 Q30_8 = "qwen3_30b_a3b_pretrain_8gpu_h100_bf16_config"  # TP4 PP2 EP4, full recompute
 L8_SFT = "llama3_8b_sft_config"  # offline packing, MBS 1
 VLM_FSDP = "qwen35_vl_35b_a3b_fsdp_sft_config"
+HYBRIDEP = ["model.moe_token_dispatcher_type=flex", "model.moe_flex_dispatcher_backend=hybridep"]
 
 # rule id -> (triggering case, clean case); a case is (recipe, overrides, options)
 CASES: dict[str, tuple[tuple, tuple]] = {
@@ -254,6 +255,18 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ("qwen3_vl_8b_sft_config", [], {"dataset": "cord-v2"}),
     ),
     "AR502": ((L8_SFT, ["-mb", "2"], {}), (L8_SFT, ["-mb", "1"], {})),
+    "AR310": (
+        (L8, ["ddp.use_megatron_fsdp=true", "checkpoint.ckpt_format=torch_dist"], {}),
+        (L8, ["ddp.use_megatron_fsdp=true", "checkpoint.ckpt_format=fsdp_dtensor"], {}),
+    ),
+    "AR311": (
+        ("deepseek_v4_flash_pretrain_32gpu_h100_fp8mx_config", ["-sl", "4104"], {}),
+        ("deepseek_v4_flash_pretrain_32gpu_h100_fp8mx_config", ["-sl", "4112"], {}),
+    ),
+    "AR406": (
+        ("qwen3_30b_a3b_sft_config", [*HYBRIDEP, "model.cuda_graph_impl=transformer_engine"], {}),
+        ("qwen3_30b_a3b_sft_config", HYBRIDEP, {}),
+    ),
     "AR505": ((L8_SFT, [], {"dataset": "cord-v2"}), (L8_SFT, [], {"dataset": "tulu3"})),
     "AR503": (
         (L8_SFT, ["-cp", "2", "ddp.average_in_collective=true"], {"gpus": 4}),

@@ -212,3 +212,39 @@ def qwen35_vl_fsdp(ctx: CheckContext) -> list[Hit]:
     if ctx.get("ddp.nccl_ub"):
         hits.append(Hit("ddp.nccl_ub=True with VLM/MoE FSDP hangs.", {"ddp.nccl_ub": False}))
     return hits
+
+
+@rule(
+    "AR406",
+    "HybridEP dispatch with packed sequences: uneven per-rank tokens",
+    "warning",
+    """With packed (THD) batches each rank sends a different number of tokens; HybridEP
+    needs them padded equal (moe_hybridep_pad_uneven_dispatch_inputs). Without it every
+    step completes but some ranks barely train (MB #5270), and other stacks hang (NeMo-RL
+    #2964). Bridge pads eager THD itself since #5270 (backported to r0.6.0 as #5288), but
+    not under CUDA graphs, and not where a recipe turns the padding off. Fired for the flex
+    dispatcher with the hybridep backend and offline or in-batch packing when the padding
+    is off or CUDA graphs are on. Evidence: pitfalls-evidence #14.""",
+)
+def hybridep_with_packing(ctx: CheckContext) -> list[Hit]:
+    if ctx.get("model.moe_token_dispatcher_type") != "flex":
+        return []
+    if ctx.get("model.moe_flex_dispatcher_backend") != "hybridep":
+        return []
+    if not (ctx.offline_packing or ctx.get("dataset.enable_in_batch_packing")):
+        return []
+    graphs = ctx.cuda_graph_impl != "none"
+    pad_off = ctx.get("model.moe_hybridep_pad_uneven_dispatch_inputs") is False
+    if not (graphs or pad_off):
+        return []
+    why = f"cuda_graph_impl={ctx.cuda_graph_impl}" if graphs else "the uneven-input padding off"
+    return [
+        Hit(
+            f"HybridEP dispatcher with packed sequences and {why}: ranks get uneven token "
+            "counts; some train on almost nothing, or the job hangs.",
+            {"model.moe_hybridep_pad_uneven_dispatch_inputs": True}
+            if not graphs
+            else "pad every rank's packed batch to an equal length, or use the alltoall "
+            "dispatcher while graphs capture MoE",
+        )
+    ]

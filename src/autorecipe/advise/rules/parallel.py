@@ -281,3 +281,81 @@ def mxfp8_param_gather(ctx: CheckContext) -> list[Hit]:
             {"mixed_precision.reuse_grad_buf_for_mxfp8_param_ag": True},
         )
     ]
+
+
+@rule(
+    "AR310",
+    "Megatron-FSDP's checkpoint format and rank mapping",
+    "error",
+    """Bridge's FSDP validation (0.6.2 training/config.py) asserts "Megatron-FSDP requires
+    the fsdp_dtensor checkpointing format!" whenever checkpoint.save or checkpoint.load is
+    set, and "use_tp_pp_dp_mapping is not supported with Megatron FSDP" always; the reverse
+    also holds: "fsdp_dtensor checkpoint format only supports Megatron FSDP". Set
+    checkpoint.ckpt_format=fsdp_dtensor with FSDP and drop dist.use_tp_pp_dp_mapping.
+    Evidence: MB config.py; pitfalls-evidence #30.""",
+)
+def fsdp_requirements(ctx: CheckContext) -> list[Hit]:
+    fsdp = ctx.layout.use_megatron_fsdp
+    fmt = ctx.get("checkpoint.ckpt_format")
+    saves = ctx.get("checkpoint.save") is not None or ctx.get("checkpoint.load") is not None
+    hits = []
+    if fsdp and ctx.get("dist.use_tp_pp_dp_mapping"):
+        hits.append(
+            Hit(
+                "use_megatron_fsdp with dist.use_tp_pp_dp_mapping=True: Bridge asserts.",
+                {"dist.use_tp_pp_dp_mapping": False},
+            )
+        )
+    # the checkpoint format matters once a run saves or loads, or the user chose one
+    if (saves or ctx.overridden("checkpoint.ckpt_format")) and isinstance(fmt, str):
+        if fsdp and fmt != "fsdp_dtensor":
+            hits.append(
+                Hit(
+                    f"Megatron-FSDP with checkpoint.ckpt_format={fmt}: Bridge asserts "
+                    "fsdp_dtensor when saving or loading.",
+                    {"checkpoint.ckpt_format": "fsdp_dtensor"},
+                )
+            )
+        if not fsdp and fmt == "fsdp_dtensor":
+            hits.append(
+                Hit(
+                    "checkpoint.ckpt_format=fsdp_dtensor without Megatron-FSDP: Bridge asserts "
+                    "it only supports Megatron-FSDP.",
+                    {"checkpoint.ckpt_format": "torch_dist"},
+                )
+            )
+    return hits
+
+
+FP8_TOKEN_MULTIPLE = 16
+
+
+@rule(
+    "AR311",
+    "FP8 with a per-rank sequence that is not a multiple of 16",
+    "warning",
+    """Transformer Engine's FP8 GEMMs need 2-D inputs whose dimensions divide by 8 and 16
+    ("FP8 execution requires 2D input matrices with height divisible by 8 and width
+    divisible by 16"); the token dimension each rank holds is seq_length/CP (and /TP with
+    sequence parallelism). Pad the sequence to a multiple of 16 per rank (pad_seq_to_mult
+    for packed data). A warning: padded or packed inputs may be padded further at run
+    time. Evidence: NeMo #8869 (FP8 + CP padding); pitfalls-evidence #17.""",
+)
+def fp8_rank_tokens(ctx: CheckContext) -> list[Hit]:
+    lo = ctx.layout
+    split = lo.cp * (lo.tp if lo.sp else 1)
+    if ctx.precision not in ("fp8", "mxfp8") or ctx.seq_len % split:
+        return []  # an uneven split is AR113/AR114's error
+    per_rank = ctx.seq_len // split
+    if per_rank % FP8_TOKEN_MULTIPLE == 0:
+        return []
+    step = FP8_TOKEN_MULTIPLE * split
+    return [
+        Hit(
+            f"{ctx.precision} with seq_length {ctx.seq_len} over CP={lo.cp}"
+            f"{f', TP={lo.tp} with SP' if lo.sp and lo.tp > 1 else ''}: {per_rank} tokens "
+            f"per rank is not a multiple of {FP8_TOKEN_MULTIPLE}. A longer sequence is a "
+            "convergence change; padding the data to it is not.",
+            {"dataset.seq_length": ctx.seq_len + (-ctx.seq_len) % step},
+        )
+    ]
