@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from autorecipe.cli._output import console, emit_json
+from autorecipe.cli._output import emit_json, rule
 
 if TYPE_CHECKING:
     from autorecipe.advise.recommend import Recommendation
@@ -118,19 +118,17 @@ def render(answer: Recommendation) -> None:
     Plain text under a rule line rather than boxes, so that the command copies cleanly;
     prose is wrapped here (bullets indent under their text), commands never are.
     """
-    from rich.rule import Rule
-    from rich.text import Text
+    import shutil
 
     from autorecipe.launch import format_value, override_args
 
-    con = console()
-    con.width = min(con.width, WIDTH)
+    width = min(shutil.get_terminal_size((WIDTH, 24)).columns, WIDTH)
 
     def section(title: str, lines: list[str], *, bullets: bool = True) -> None:
-        con.print(Rule(f"[bold]{title}[/]", align="left"))
+        print(rule(title, width))
         for line in lines:
-            for out in bullet(line, con.width) if bullets else [line]:
-                con.print(Text(out), soft_wrap=True)
+            for out in bullet(line, width) if bullets else [line]:
+                print(out)
 
     recipe, lo, mem, thr = answer.recipe, answer.layout, answer.memory, answer.throughput
     head = (
@@ -166,10 +164,10 @@ def render(answer: Recommendation) -> None:
             f"time to train (estimate): {duration_text(thr.training_time_s)}, "
             f"{thr.gpu_hours:,.0f} GPU-hours"
         )
-    con.print(Rule("[bold]Recipe[/]", align="left"))
+    print(rule("Recipe", width))
     for line in head:
-        for out in textwrap_plain(line, con.width):
-            con.print(Text(out), soft_wrap=True)
+        for out in textwrap_plain(line, width):
+            print(out)
 
     why = list(answer.reasons)
     why += [f"differs from your model: {d}" for d in answer.differences]
@@ -210,7 +208,7 @@ def render(answer: Recommendation) -> None:
             [tune.reason, "add to the command:"],
         )
         for arg in override_args(tune.overrides):
-            con.print(Text(f"    {arg}"), soft_wrap=True)
+            print(f"    {arg}")
     rules = [f"{r.rule}: {r.status}" for r in answer.rules]
     section("Rules that apply", rules or ["no valid layout: see Pitfalls"])
     pitfalls = [
