@@ -32,6 +32,16 @@ COMMANDS = [
     ],
     [
         "--recipe",
+        "llama3_8b_pretrain_config",
+        "--gpus",
+        "16",
+        "--gpu-type",
+        "h100",
+        "model.tensor_model_parallel_size=16",
+        "model.context_parallel_size=1",
+    ],
+    [
+        "--recipe",
         "qwen3_30b_a3b_pretrain_8gpu_h100_bf16_config",
         "model.cuda_graph_impl=transformer_engine",
         "model.cuda_graph_scope=[attn,moe_router,moe_preprocess]",
@@ -53,7 +63,7 @@ def whole_command() -> list[tuple[str, float]]:
             times.append(time.perf_counter() - t0)
         rows.append(
             (
-                " ".join(args[:2] + args[6:8] if len(args) > 6 else args[:2]),
+                " ".join(args[:2] + args[6:] if len(args) > 6 else args),
                 statistics.median(times),
             )
         )
