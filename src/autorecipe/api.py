@@ -389,7 +389,10 @@ def check(
     `overrides` are run_recipe.py arguments: ``KEY=VALUE`` items (Hydra syntax) and the
     flags ``-tp/-pp/-cp/-vp/-ep/-etp/-gb/-mb/-sl N``. `gpus`/`gpu_type` default to the
     recipe's own; `model` (catalog name or config.json) to the recipe's model; `dataset`
-    is the run_recipe.py --dataset preset, if known.
+    is the run_recipe.py --dataset preset (a name from the index's presets): it replaces
+    the recipe's dataset as the launcher does, and `report.dataset` says which dataset the
+    data rules read. A mesh or divisibility error that involves a factor the recipe set
+    names it with its file:line, and its fix overrides that factor.
 
     >>> report = check("llama3_8b_pretrain_config", ["-tp", "6", "-cp", "1"], gpus=12, gpu_type="h100")
     >>> [f.id for f in report.errors]

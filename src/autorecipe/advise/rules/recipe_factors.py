@@ -62,7 +62,7 @@ RULE_FACTORS: dict[str, tuple[str, ...]] = {
     "gbs_divisible": (MBS, GBS),
 }
 
-_NEUTRAL: dict[str, Any] = {VP: None, SP: True}
+_NEUTRAL: dict[str, Any] = {SP: True}
 
 
 def _active(key: str, value: Any) -> bool:
@@ -93,6 +93,8 @@ def _candidates(ctx: CheckContext, key: str, value: Any) -> list[Any]:
         return [v for v in (below, below + unit) if v > 0]
     if key == SEQ:
         return []  # a different sequence length is a different run: never proposed
+    if key == VP:  # no interleaving is VP unset, not VP=1
+        return [*range(value - 1, 1, -1), None]
     return list(range(value - 1, 0, -1))
 
 
