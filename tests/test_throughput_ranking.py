@@ -1,4 +1,9 @@
-"""Ranking: the layout NVIDIA published for each case should be among our fastest predictions."""
+"""Ranking: the layout NVIDIA published for each case should be among our fastest predictions.
+
+Issue 6's targets, asserted as they are. Where the model still misses one, the test is a
+strict xfail carrying the measured value and why: it fails loudly the day the target is met
+(so the marker must go), and the regression floors below keep today's level from slipping.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +22,63 @@ def ranks():
     return [published_rank(row) for row in best_published(rows).values()]
 
 
-def test_published_layout_is_in_our_top_3_for_most_cases(ranks):
-    # Issue 6 asks for 70%; this guards what the model reaches today (see benchmarks/RESULTS.md).
-    share = sum(r.rank <= 3 for r in ranks) / len(ranks)
+def _top3_share(ranks) -> float:
+    return sum(r.rank <= 3 for r in ranks) / len(ranks)
+
+
+def _overclaims(ranks) -> list[str]:
+    return [f"{r.row.label}: {r.best_top3:.0f} vs {r.predicted:.0f}" for r in ranks if r.overclaims]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 69.6% (55 of 79 cases; 56 needed): the misses are MoE cases where the "
+    "model prefers fewer pipeline stages or in-node EP than NVIDIA chose, and the BF16 MoE "
+    "rows it under-predicts by 30-45% (see benchmarks/RESULTS.md, throughput, after issue-6 work)",
+)
+def test_published_layout_is_in_our_top_3_for_70_percent_of_cases(ranks):
     assert len(ranks) >= 70
-    assert share >= 0.62, [
+    assert _top3_share(ranks) >= 0.70, [
         f"{r.row.label}: rank {r.rank}/{r.candidates}" for r in ranks if r.rank > 3
     ]
 
 
-def test_top_3_rarely_overclaims_against_a_well_predicted_published_layout(ranks):
-    # Issue 6 asks for none; today's cases are listed in benchmarks/RESULTS.md.
-    over = [f"{r.row.label}: {r.best_top3:.0f} vs {r.predicted:.0f}" for r in ranks if r.overclaims]
-    assert len(over) <= 3, over
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2 cases: Qwen3-235B 256xH100 FP8 (L107: TP2 PP8 EP8 predicted 35% faster "
+    "than the published EP32 across nodes) and GPT-OSS 64xH100 BF16 (L88: PP1 EP64 predicted "
+    "14% faster than the published PP4 EP8); the model prices cross-node EP all-to-all higher "
+    "than NVIDIA's measured choices imply",
+)
+def test_no_top_3_layout_overclaims_against_a_well_predicted_published_one(ranks):
+    assert _overclaims(ranks) == []
+
+
+def test_top_3_share_does_not_regress(ranks):
+    assert len(ranks) >= 70
+    assert _top3_share(ranks) >= 55 / 79
+
+
+def test_overclaims_do_not_grow(ranks):
+    assert len(_overclaims(ranks)) <= 2, _overclaims(ranks)
+
+
+def _with_speed(candidate, tokens_per_sec):
+    throughput = candidate.throughput.model_copy(update={"tokens_per_sec_per_gpu": tokens_per_sec})
+    return candidate.model_copy(update={"throughput": throughput})
+
+
+def test_near_ties_follow_the_seed_preferences_and_real_gaps_follow_speed():
+    from autorecipe import api
+    from autorecipe.layout.search import SPEED_TIE_TOLERANCE, rank_key
+
+    flat = api.estimate("llama3-8b", gpus=8, gpu_type="h100", tp=2, mbs=1)
+    piped = api.estimate("llama3-8b", gpus=8, gpu_type="h100", tp=2, pp=2, mbs=1)
+    assert flat.memory.fits and piped.memory.fits
+    base = 10_000.0
+    # a hair faster with an extra pipeline stage: a tie, so minimal PP wins
+    tied = [_with_speed(flat, base), _with_speed(piped, base * (1 + SPEED_TIE_TOLERANCE / 10))]
+    assert min(tied, key=rank_key) is tied[0]
+    # clearly faster with PP: speed wins
+    apart = [_with_speed(flat, base), _with_speed(piped, base * (1 + 3 * SPEED_TIE_TOLERANCE))]
+    assert min(apart, key=rank_key) is apart[1]

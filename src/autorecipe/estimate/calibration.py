@@ -210,7 +210,7 @@ def best_published(rows: Iterable[CalibrationRow]) -> dict[tuple, CalibrationRow
 class PublishedRank:
     row: CalibrationRow
     predicted: float  # our tokens/s/GPU for the published layout
-    rank: int  # 1 + fitting candidates predicted faster than the published layout
+    rank: int  # 1 + fitting candidates the planner ranks ahead of the published layout
     candidates: int
     best_top3: float  # fastest prediction among our top 3 (or the published one)
 
@@ -228,8 +228,10 @@ def _shape(layout: Layout) -> tuple:
 
 
 def published_rank(row: CalibrationRow) -> PublishedRank:
-    """Where the published layout lands among the layouts the planner enumerates for its case."""
-    from autorecipe.layout.search import enumerate_layouts
+    """Where the published layout lands among the layouts the planner enumerates for its
+    case, ordered as the planner orders them (`rank_key`: speed in tie bands, then the seed's
+    preferences; memory peaks aside, which a published layout we did not enumerate lacks)."""
+    from autorecipe.layout.search import enumerate_layouts, seed_key, speed_band
 
     found = enumerate_layouts(
         row.spec,
@@ -240,18 +242,19 @@ def published_rank(row: CalibrationRow) -> PublishedRank:
         gbs=row.layout.gbs,
         precision=row.precision,
     )
-    fitting = [c for c in found if c.memory and c.memory.fits and c.throughput and c.layout]
     ours = predict(row)
-    speeds = [
-        c.throughput.tokens_per_sec_per_gpu
-        for c in fitting
-        if _shape(c.layout) != _shape(row.layout)
-    ]  # type: ignore[union-attr,arg-type]
-    top3 = sorted(speeds, reverse=True)[:3]
+    others = [
+        ((speed_band(c.throughput.tokens_per_sec_per_gpu), *seed_key(c.layout, 0.0)[:-1]), c)
+        for c in found
+        if c.memory and c.memory.fits and c.throughput and c.layout
+        and _shape(c.layout) != _shape(row.layout)
+    ]  # fmt: skip
+    published = (speed_band(ours), *seed_key(row.layout, 0.0)[:-1])
+    top3 = sorted(others, key=lambda item: item[0])[:3]
     return PublishedRank(
         row=row,
         predicted=ours,
-        rank=1 + sum(s > ours for s in speeds),
-        candidates=len(fitting),
-        best_top3=max([ours, *top3]),
+        rank=1 + sum(key < published for key, _ in others),
+        candidates=len(others) + 1,
+        best_top3=max([ours, *(c.throughput.tokens_per_sec_per_gpu for _, c in top3)]),
     )
