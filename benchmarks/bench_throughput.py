@@ -69,7 +69,7 @@ def main() -> None:
     ranks = [published_rank(r) for r in best_published(rows).values()]
     top3 = sum(r.rank <= 3 for r in ranks)
     print(
-        f"published layout in top 3: {top3}/{len(ranks)} = {top3 / len(ranks):.0%}; "
+        f"published layout in top 3: {top3}/{len(ranks)} = {top3 / len(ranks):.1%}; "
         f"overclaims: {sum(r.overclaims for r in ranks)}"
     )
     for r in ranks:
