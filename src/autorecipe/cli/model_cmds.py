@@ -109,18 +109,12 @@ def _print_model(info) -> None:
 def _print_gpus(rows) -> None:
     from rich.table import Table
 
-    table = Table(
-        "type",
-        "GiB",
-        "usable",
-        "bf16",
-        "fp8",
-        "fp4",
-        "HBM TB/s",
-        "NVLink GB/s",
-        "domain",
-        "net Gb/s",
-    )
+    # A borderless table with short headers fits 80 columns without truncating the GPU
+    # type, the one column people copy into --gpu-type.
+    table = Table(box=None, pad_edge=False, padding=(0, 1))
+    table.add_column("type", no_wrap=True)
+    for header in ("GiB", "use", "bf16", "fp8", "fp4", "HBM", "NVL", "dom", "net"):
+        table.add_column(header, justify="right", no_wrap=True)
     for g in rows:
         peak = g.peak_tflops
 
@@ -142,5 +136,7 @@ def _print_gpus(rows) -> None:
     con = console()
     con.print(table)
     con.print(
-        "TFLOP/s are dense per GPU; usable memory = capacity - 2 GiB (driver and CUDA context)."
+        "GiB: capacity; use: usable GiB (capacity - 2 GiB for driver and CUDA context); "
+        "bf16/fp8/fp4: dense TFLOP/s per GPU; HBM: TB/s; NVL: NVLink GB/s per GPU "
+        "(both directions); dom: NVLink domain size; net: inter-node Gb/s per GPU."
     )
