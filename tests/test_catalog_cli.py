@@ -92,3 +92,13 @@ def test_every_hf_id_of_the_bundled_index_resolves():
     assert incomplete == ["LGAI-EXAONE/EXAONE-4.5-33B", "LGAI-EXAONE/K-EXAONE-236B-A23B"]
     for hf_id in set(ids) - set(incomplete):
         assert api.model_info(hf_id).recipes, hf_id
+
+
+def test_model_info_separates_library_and_benchmark_recipes() -> None:
+    from autorecipe import api
+
+    info = api.model_info("Qwen3-30B-A3B")
+    assert "qwen3_30b_a3b_sft_config" in info.library_recipes
+    assert "qwen3_30b_a3b_pretrain_8gpu_h100_bf16_config" in info.benchmark_recipes
+    assert set(info.library_recipes) | set(info.benchmark_recipes) == set(info.recipes)
+    assert info.recipe_families == ["qwen"]

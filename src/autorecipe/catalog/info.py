@@ -27,6 +27,9 @@ class ModelInfo(BaseModel):
     params: ParamCounts
     flops: Flops
     recipes: list[str]
+    library_recipes: list[str] = Field(default_factory=list)
+    benchmark_recipes: list[str] = Field(default_factory=list)
+    recipe_families: list[str] = Field(default_factory=list)
     bridge_version: str | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -45,7 +48,7 @@ def model_info(
     if seq_len is not None and seq_len <= 0:
         raise UserError(f"--seq-len must be a positive number of tokens, not {seq_len}")
     spec = resolve_model(name_or_path)
-    idx = load_index(index)
+    idx = load_index(index, provenance=False)
     ids = {spec.hf_id, *spec.aliases} - {None}
     mine = [r for r in idx.recipes if r.hf_model_id in ids]
     source = "argument"
@@ -84,6 +87,9 @@ def model_info(
             mtp_num_layers=mtp,
         ),
         recipes=sorted({r.name for r in mine}),
+        library_recipes=sorted({r.name for r in mine if r.kind == "library"}),
+        benchmark_recipes=sorted({r.name for r in mine if r.kind == "benchmark"}),
+        recipe_families=sorted({r.family for r in mine if r.family}),
         bridge_version=idx.bridge_version,
         notes=notes,
     )

@@ -102,8 +102,18 @@ def _print_model(info) -> None:
     con.print(f"Source: {s.source}{'  [unverified]' if s.unverified else ''}")
     for note in info.notes + p.notes:
         con.print(f"note: {note}")
-    recipes = ", ".join(info.recipes) if info.recipes else "none"
-    con.print(f"Recipes in Megatron-Bridge {info.bridge_version}: {recipes}")
+    con.print(f"Library recipes in Megatron-Bridge {info.bridge_version}:")
+    for name in info.library_recipes or ["none"]:
+        con.print(f"  {name}", soft_wrap=True)
+    if info.benchmark_recipes:
+        where = " or ".join(
+            f"`autorecipe list --kind benchmark --family {family}`"
+            for family in info.recipe_families
+        )
+        con.print(
+            f"Benchmark recipes (upper-bound throughput on mock data): "
+            f"{len(info.benchmark_recipes)}; see {where}"
+        )
 
 
 def _print_gpus(rows) -> None:
