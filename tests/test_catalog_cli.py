@@ -99,6 +99,6 @@ def test_model_info_separates_library_and_benchmark_recipes() -> None:
 
     info = api.model_info("Qwen3-30B-A3B")
     assert "qwen3_30b_a3b_sft_config" in info.library_recipes
-    assert "qwen3_30b_a3b_pretrain_8gpu_h100_bf16_config" in info.benchmark_recipes
+    assert "qwen3_30b_a3b_pretrain_16gpu_h100_fp8cs_config" in info.benchmark_recipes
     assert set(info.library_recipes) | set(info.benchmark_recipes) == set(info.recipes)
     assert info.recipe_families == ["qwen"]
