@@ -526,7 +526,10 @@ def recommend(
     fits_from, tried_upto = (
         smallest_fitting_world(target, before.gbs, per_node) if short else (None, gpus)
     )
-    lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=data.name)
+    # The preset's index facts, not only its name: the launcher replaces the recipe's
+    # dataset with it, and the data rules (packing, VLM data) must see what will run.
+    preset = next((p for p in idx.datasets if p.name == data.name), data.name)
+    lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=preset)
     reasons = list(choice.reasons)
     if first_time:
         reasons.insert(0, "first time: the most travelled path, on data that needs no download")
