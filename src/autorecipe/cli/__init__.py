@@ -7,6 +7,7 @@ imports happen inside the command bodies so that `autorecipe --help` stays fast.
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 
 import typer
@@ -65,3 +66,13 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        # A bug of ours, not bad input: one line that says so, the traceback on request.
+        if os.environ.get("AUTORECIPE_DEBUG"):
+            raise
+        print(
+            f"autorecipe: internal error: {type(exc).__name__}: {exc} — this is a bug in "
+            "autorecipe; rerun with AUTORECIPE_DEBUG=1 for the traceback and please report it",
+            file=sys.stderr,
+        )
+        sys.exit(3)
