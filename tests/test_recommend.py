@@ -397,3 +397,14 @@ def test_every_library_recipe_recommends_a_valid_answer_at_its_own_allocation() 
         for tune in answer.tuning:
             assert tune.throughput.step_time_s < tune.step_time_before_s, recipe.name
     assert checked >= 450
+
+
+def test_a_recipes_a2a_context_parallelism_is_dropped_when_resized_tp_no_longer_splits_heads():
+    # qwen3_600m_sft_128k_config ships CP=8 with a2a at TP=1; its GBS only allows DP <= 2 on
+    # 256 GPUs, so TP grows to 16 and the 16 heads no longer split over CP=8 with a2a.
+    from autorecipe import api
+
+    answer = api.recommend("Qwen/Qwen3-0.6B", "sft", 256, "gb300", seq_len=32768)
+    assert answer.layout.cp > 1 and answer.layout.tp > 1
+    assert answer.layout.cp_comm_type == "p2p"
+    assert answer.overrides.get("model.cp_comm_type") == "p2p"

@@ -194,14 +194,21 @@ def _gbs_for(s: _Search, dp: int) -> int:
 
 def _cp_comm_type(s: _Search, t: int, c: int) -> str | None:
     """a2a (Ulysses) when the local heads split over CP and TP×CP stays inside the NVLink
-    domain, as most Bridge long-context recipes choose; p2p (ring) otherwise."""
+    domain, as most Bridge long-context recipes choose; p2p (ring) otherwise.
+
+    A pinned type (a recipe's) is kept while it is valid at this TP and CP: a recipe's
+    a2a chosen for TP=1 no longer splits the heads once TP grows."""
     if c == 1:
         return None
     spec = s.spec
     q_local = spec.num_attention_heads // t
     kv_local = max(spec.num_key_value_heads // t, 1)
+    heads_split = q_local % c == 0 and kv_local % c == 0
+    pinned = s.fixed.get("cp_comm_type")
+    if pinned is not None and (pinned != "a2a" or heads_split):
+        return pinned
     inside = t * c <= s.gpu.nvlink_domain_size
-    if inside and q_local % c == 0 and kv_local % c == 0 and not spec.sliding_window:
+    if inside and heads_split and not spec.sliding_window:
         return "a2a"
     return "p2p"
 
@@ -223,7 +230,7 @@ def _layouts(s: _Search, cap: bool, fsdp: bool = False) -> Iterator[tuple[Layout
                     for split in splits:
                         base = Layout(
                             tp=t, pp=p, cp=c, dp=dp, ep=e, etp=etp, sp=t > 1, gbs=gbs,
-                            cp_comm_type=s.fixed.get("cp_comm_type", _cp_comm_type(s, t, c)),
+                            cp_comm_type=_cp_comm_type(s, t, c),
                             use_distributed_optimizer=dist_opt or fsdp,
                             use_megatron_fsdp=fsdp, **split,
                         )  # fmt: skip
