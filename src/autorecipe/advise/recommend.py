@@ -412,6 +412,15 @@ def _memory_advice(
     return "; ".join(advice) + "."
 
 
+def _seq_of(recipe) -> int:
+    """The sequence length the recipe trains at (the launcher's, dataset.seq_length), or 0."""
+    for key in ("dataset.seq_length", "seq_length"):
+        value = recipe.fields.get(key)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
 def _benchmark(
     index: RecipeIndex, choice: Choice, query: Query, gpus_per_node: int
 ) -> Alternative | None:
@@ -428,10 +437,29 @@ def _benchmark(
     ]
     if not hits:
         return None
-    best = min(hits, key=lambda r: ((r.precision or "bf16") != "bf16", len(r.name), r.name))
+    # Prefer BF16 and the benchmark's sequence length closest to the request; say its own
+    # length and precision, since a benchmark at 8K says little about a 32K run.
+    best = min(
+        hits,
+        key=lambda r: (
+            (r.precision or "bf16") != "bf16",
+            abs(_seq_of(r) - query.seq_len) if query.seq_len and _seq_of(r) else 0,
+            len(r.name),
+            r.name,
+        ),
+    )
+    shape = ", ".join(
+        part
+        for part in (
+            f"seq {_seq_of(best)}" if _seq_of(best) else "",
+            (best.precision or "").upper(),
+        )
+        if part
+    )
     return Alternative(
         recipe=RecipeRef(name=best.name, kind=best.kind, alias_of=best.alias_of),
-        why="upper-bound throughput config on mock data, not production training",
+        why=f"{shape + '; ' if shape else ''}upper-bound throughput config on mock data, "
+        "not production training",
         num_gpus=best.num_gpus,
         command=benchmark_command(
             recipe=best.name,
