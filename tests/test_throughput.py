@@ -36,9 +36,7 @@ KNOWN_OUTLIERS = {
     140: "Qwen3-235B 256xB300 (2644): as line 104",
     85: "GPT-OSS 64xB300 EP64 (8359): the EP8 run on the same GPUs measured 15031",
     84: "GPT-OSS 64xB200 EP64 (8047): GPT-OSS is over-predicted on every 8-GPU-node system",
-    39: "GPT-OSS 64xB200 EP8 25.11 (8213): the same layout measured 13722 in 26.02.01",
     71: "Qwen3-235B 256xGB300 BF16 PP4 VP12 EP16 (6131): under-predicted; MoE overheads fitted on FP8 runs",
-    36: "DeepSeek-V3 256xGB300 BF16 (3848): under-predicted like line 71",
 }
 
 

@@ -2,7 +2,7 @@
 
 Issue 6's targets, asserted as they are. Where the model still misses one, the test is a
 strict xfail carrying the measured value and why: it fails loudly the day the target is met
-(so the marker must go), and the regression floors below keep today's level from slipping.
+(so the marker must go), and a regression floor keeps today's level from slipping.
 """
 
 from __future__ import annotations
@@ -30,12 +30,6 @@ def _overclaims(ranks) -> list[str]:
     return [f"{r.row.label}: {r.best_top3:.0f} vs {r.predicted:.0f}" for r in ranks if r.overclaims]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 69.6% (55 of 79 cases; 56 needed): the misses are MoE cases where the "
-    "model prefers fewer pipeline stages or in-node EP than NVIDIA chose, and the BF16 MoE "
-    "rows it under-predicts by 30-45% (see benchmarks/RESULTS.md, throughput, after issue-6 work)",
-)
 def test_published_layout_is_in_our_top_3_for_70_percent_of_cases(ranks):
     assert len(ranks) >= 70
     assert _top3_share(ranks) >= 0.70, [
@@ -45,22 +39,17 @@ def test_published_layout_is_in_our_top_3_for_70_percent_of_cases(ranks):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured 2 cases: Qwen3-235B 256xH100 FP8 (L107: TP2 PP8 EP8 predicted 35% faster "
-    "than the published EP32 across nodes) and GPT-OSS 64xH100 BF16 (L88: PP1 EP64 predicted "
-    "14% faster than the published PP4 EP8); the model prices cross-node EP all-to-all higher "
-    "than NVIDIA's measured choices imply",
+    reason="measured 1 case: Qwen3-235B 256xH100 FP8 (L107): TP2 PP8 EP8 (in-node EP) is "
+    "predicted 26% faster than the published TP2 PP8 VP4 EP32 (predicted within 15%); our "
+    "memory estimate for it is 71 of 78 GiB, so NVIDIA may not have been able to run it "
+    "(benchmarks/RESULTS.md, throughput second pass)",
 )
 def test_no_top_3_layout_overclaims_against_a_well_predicted_published_one(ranks):
     assert _overclaims(ranks) == []
 
 
-def test_top_3_share_does_not_regress(ranks):
-    assert len(ranks) >= 70
-    assert _top3_share(ranks) >= 55 / 79
-
-
 def test_overclaims_do_not_grow(ranks):
-    assert len(_overclaims(ranks)) <= 2, _overclaims(ranks)
+    assert len(_overclaims(ranks)) <= 1, _overclaims(ranks)
 
 
 def _with_speed(candidate, tokens_per_sec):

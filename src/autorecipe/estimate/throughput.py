@@ -197,7 +197,10 @@ def estimate_throughput(
             n_tok / tp * etp * ep * (spec.num_experts_per_tok or 1) / spec.num_experts
         )
         ffn = (spec.moe_intermediate_size or h) / etp
-        eff_expert = gemm_eff / (1 + g0 / ffn + g0 / tokens_per_expert)
+        # Each local expert's GEMM also pays a fixed cost (its own quantize/cast and padding
+        # kernels, ragged last tiles, per-group scheduling): a constant number of tokens'
+        # worth of work, so it weighs by tokens per expert on a scale of its own.
+        eff_expert = gemm_eff / (1 + g0 / ffn + p.expert_tokens_half / tokens_per_expert)
     # Flash attention's tiles shrink with the head width and, for sliding-window layers, with
     # the window; the keys a query sees per CP rank bound the work per tile.
     eff_attn = p.attn_eff / (1 + p.attn_half_head_dim / work.head_dim + g0 / (seq_len / cp))

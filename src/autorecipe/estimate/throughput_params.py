@@ -23,6 +23,9 @@ class ThroughputParams:
     gemm_eff_nvfp4: float
     # GEMM size (elements) at which efficiency halves: eff = max / (1 + g0/dim + g0/tokens).
     gemm_half_size: float
+    # Tokens per expert at which a routed-expert GEMM's efficiency halves: its per-expert fixed
+    # cost in tokens' worth of work (FP8 per-expert quantize/padding kernels, ragged tiles).
+    expert_tokens_half: float
     # Fraction of the bf16 peak fused (flash) attention reaches; attention stays bf16 in FP8 runs.
     attn_eff: float
     # Head width (elements) at which flash attention's efficiency halves.
