@@ -311,3 +311,24 @@ def test_more_bubble_is_slower(setup):
         estimate_throughput(spec, bigger, gpu, **kw).tokens_per_sec_per_gpu
         >= b.tokens_per_sec_per_gpu
     )
+
+
+def test_a_gpu_described_by_memory_peak_and_domain_alone_is_estimated_with_stated_links():
+    # Issue 3: users may describe a GPU by memory, peak and NVLink domain only. Its missing
+    # link and HBM bandwidths are assumed, and the answer says so, even across nodes.
+    from autorecipe import api
+
+    cand = api.estimate(
+        "Llama 3 8B", gpus=16, gpu_type="custom:mem=96,bf16=700,domain=8", cp=2, seq_len=8192
+    )
+    said = " ".join(cand.throughput.assumptions)
+    assert cand.throughput.tokens_per_sec_per_gpu > 0
+    assert "NVLink" in said and "inter-node" in said and "HBM" in said
+    full = api.estimate(
+        "Llama 3 8B",
+        gpus=16,
+        gpu_type="custom:mem=96,bf16=700,domain=8,nvlink=900,net=400,hbm=3.35",
+        cp=2,
+        seq_len=8192,
+    )
+    assert not full.throughput.assumptions

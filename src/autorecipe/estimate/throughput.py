@@ -44,6 +44,9 @@ BF16_BYTES = 2.0
 # HBM bandwidth (TB/s) assumed for a GPU that publishes none (an A100-class figure); said in
 # the estimate's assumptions whenever it is used.
 ASSUMED_HBM_TB_S = 2.0
+# A GPU described by hand may omit its links; NVLink 4 (H100-class) is then assumed and said.
+ASSUMED_NVLINK_GB_S = 900.0
+ASSUMED_NETWORK_GBPS = 400.0  # NDR InfiniBand, one NIC per GPU
 
 
 def _peak_flops(gpu: GPUSpec, precision: str) -> float:
@@ -63,18 +66,25 @@ class _Links:
 
     def __init__(self, gpu: GPUSpec, p: ThroughputParams) -> None:
         self.domain = gpu.nvlink_domain_size
-        self.nvlink = (gpu.nvlink_gb_s_per_gpu_bidirectional or 0.0) / 2 * 1e9 * p.nvlink_bw_eff
-        net = gpu.internode_network_per_gpu_gbps
-        self.network = net / 8 * 1e9 * p.network_bw_eff if net else 0.0
-        self.key = gpu.key
-
-    def _network(self) -> float:
-        if not self.network:
-            raise UserError(
-                f"{self.key} has no published network bandwidth; keep groups within its "
-                f"{self.domain}-GPU NVLink domain"
+        self.assumptions: list[str] = []
+        nvlink = gpu.nvlink_gb_s_per_gpu_bidirectional
+        if not nvlink:
+            nvlink = ASSUMED_NVLINK_GB_S
+            self.assumptions.append(
+                f"{gpu.key} has no published NVLink bandwidth: collectives inside its "
+                f"{gpu.nvlink_domain_size}-GPU domain assume {ASSUMED_NVLINK_GB_S:g} GB/s per GPU "
+                "(give nvlink= for this GPU to replace it)"
             )
-        return self.network
+        self.nvlink = nvlink / 2 * 1e9 * p.nvlink_bw_eff
+        net = gpu.internode_network_per_gpu_gbps
+        if not net:
+            net = ASSUMED_NETWORK_GBPS
+            self.assumptions.append(
+                f"{gpu.key} has no published inter-node network bandwidth: traffic between "
+                f"nodes assumes {ASSUMED_NETWORK_GBPS:g} Gb/s per GPU (give net= to replace it)"
+            )
+        self.network = net / 8 * 1e9 * p.network_bw_eff
+        self.key = gpu.key
 
     def group(self, size: int, stride: int) -> float:
         """Bandwidth of a ring collective over `size` ranks placed `stride` apart.
@@ -85,7 +95,7 @@ class _Links:
         if size * stride <= self.domain:
             return self.nvlink
         local = max(1, self.domain // stride)
-        return min(self.nvlink, local * self._network())
+        return min(self.nvlink, local * self.network)
 
     def all_to_all_time(self, sent_bytes: float, size: int, stride: int) -> float:
         """Time for each rank to scatter `sent_bytes` evenly over the other ranks of the group;
@@ -95,7 +105,7 @@ class _Links:
         local = min(size, max(1, self.domain // stride))
         intra = sent_bytes * (local - 1) / (size - 1)
         inter = sent_bytes - intra
-        t_inter = inter / self._network() if inter > 0 else 0.0
+        t_inter = inter / self.network if inter > 0 else 0.0
         return max(intra / self.nvlink, t_inter)
 
 
@@ -162,14 +172,14 @@ def estimate_throughput(
     peak_bf16 = _peak_flops(gpu, "bf16")
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
-    assumptions = []
+    assumptions = list(links.assumptions)
     if gpu.hbm_bandwidth_tb_s:
         hbm = gpu.hbm_bandwidth_tb_s * 1e12
     else:
         hbm = ASSUMED_HBM_TB_S * 1e12
         assumptions.append(
             f"{gpu.key} has no published HBM bandwidth: element-wise and optimizer time assume "
-            f"{ASSUMED_HBM_TB_S:g} TB/s (give hbm_bandwidth_tb_s for this GPU to replace it)"
+            f"{ASSUMED_HBM_TB_S:g} TB/s (give hbm= for this GPU to replace it)"
         )
 
     tp, pp, cp, dp = layout.tp, layout.pp, layout.cp, layout.dp
