@@ -21,8 +21,17 @@ def megatron_bridge_wheel(version: str) -> Path:
     if found:
         return found[0]
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--python-version", "3.12", "--quiet", "-d", str(WHEEL_CACHE),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.12",
+        "--quiet",
+        "-d",
+        str(WHEEL_CACHE),
         f"megatron-bridge=={version}",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True)

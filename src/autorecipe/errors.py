@@ -17,7 +17,9 @@ class UserError(ValueError):
 def closest(name: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.5) -> list[str]:
     """The candidates that look most like `name` (case-insensitive), best first."""
     pool = {c.lower(): c for c in candidates}
-    return [pool[m] for m in difflib.get_close_matches(name.lower(), list(pool), n=n, cutoff=cutoff)]
+    return [
+        pool[m] for m in difflib.get_close_matches(name.lower(), list(pool), n=n, cutoff=cutoff)
+    ]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 5) -> str:

@@ -77,14 +77,20 @@ class _Links:
             )
         self.nvlink = nvlink / 2 * 1e9 * p.nvlink_bw_eff
         net = gpu.internode_network_per_gpu_gbps
-        if not net:
-            net = ASSUMED_NETWORK_GBPS
-            self.assumptions.append(
-                f"{gpu.key} has no published inter-node network bandwidth: traffic between "
-                f"nodes assumes {ASSUMED_NETWORK_GBPS:g} Gb/s per GPU (give net= to replace it)"
-            )
-        self.network = net / 8 * 1e9 * p.network_bw_eff
+        # Said only if some traffic really leaves the NVLink domain (see `_network`).
+        self._network_note = (
+            None
+            if net
+            else f"{gpu.key} has no published inter-node network bandwidth: traffic between "
+            f"nodes assumes {ASSUMED_NETWORK_GBPS:g} Gb/s per GPU (give net= to replace it)"
+        )
+        self.network = (net or ASSUMED_NETWORK_GBPS) / 8 * 1e9 * p.network_bw_eff
         self.key = gpu.key
+
+    def _network(self) -> float:
+        if self._network_note and self._network_note not in self.assumptions:
+            self.assumptions.append(self._network_note)
+        return self.network
 
     def group(self, size: int, stride: int) -> float:
         """Bandwidth of a ring collective over `size` ranks placed `stride` apart.
@@ -95,7 +101,7 @@ class _Links:
         if size * stride <= self.domain:
             return self.nvlink
         local = max(1, self.domain // stride)
-        return min(self.nvlink, local * self.network)
+        return min(self.nvlink, local * self._network())
 
     def all_to_all_time(self, sent_bytes: float, size: int, stride: int) -> float:
         """Time for each rank to scatter `sent_bytes` evenly over the other ranks of the group;
@@ -105,7 +111,7 @@ class _Links:
         local = min(size, max(1, self.domain // stride))
         intra = sent_bytes * (local - 1) / (size - 1)
         inter = sent_bytes - intra
-        t_inter = inter / self.network if inter > 0 else 0.0
+        t_inter = inter / self._network() if inter > 0 else 0.0
         return max(intra / self.nvlink, t_inter)
 
 
@@ -172,7 +178,7 @@ def estimate_throughput(
     peak_bf16 = _peak_flops(gpu, "bf16")
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
-    assumptions = list(links.assumptions)
+    assumptions = links.assumptions  # grows while the links are used below
     if gpu.hbm_bandwidth_tb_s:
         hbm = gpu.hbm_bandwidth_tb_s * 1e12
     else:
