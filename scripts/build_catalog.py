@@ -13,7 +13,9 @@ import re
 import sys
 from pathlib import Path
 
-SHARED = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
+SHARED = Path(
+    sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 OUT = (
     Path(sys.argv[2])
     if len(sys.argv) > 2
