@@ -109,13 +109,18 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         out = console()
-        out.width = max(out.width, 110)  # a table narrower than this hides its numbers
+        # Borderless, so the common case (no --tokens) fits 80 columns; with --tokens the
+        # table may be wider rather than hide numbers.
+        out.width = max(out.width, 104 if tokens else 80)
         capacity = result.candidates[0].memory.capacity_gib
-        table = Table(title=f"{model} · {mode} · {gpus} × {gpu_type} ({capacity:g} GiB usable)")
+        out.print(f"{model} · {mode} · {gpus} × {gpu_type} ({capacity:g} GiB usable), best first")
+        table = Table(box=None, pad_edge=False, header_style="bold")
         table.add_column("layout", no_wrap=True)
         columns = ["MBS", "GBS", "recompute", "GiB/GPU", "fits", "tok/s/GPU", "MFU"]
         for col in columns + ([f"time for {tokens}", "GPU-h"] if tokens else []):
-            table.add_column(col, no_wrap=True)
+            table.add_column(
+                col, no_wrap=True, justify="left" if col in ("recompute", "fits") else "right"
+            )
         for c in result.candidates:
             table.add_row(*_row(c, bool(tokens)))
         out.print(table)
