@@ -36,6 +36,10 @@ from autorecipe.errors import UserError
         ("gpt-oss-20b", "openai/gpt-oss-20b"),
         ("Qwen/Qwen3-Next-80B-A3B-Thinking", "Qwen/Qwen3-Next-80B-A3B-Instruct"),
         ("nemotron h 8b", "nvidia/Nemotron-H-8B-Base-8K"),
+        # recipe-style spellings drop the version dot
+        ("llama31-405b", "meta-llama/Meta-Llama-3.1-405B"),
+        ("llama32_1b", "meta-llama/Llama-3.2-1B"),
+        ("qwen25-72b", "Qwen/Qwen2.5-72B"),
     ],
 )
 def test_names_as_typed_resolve(name, hf_id):

@@ -57,6 +57,8 @@ class NameIndex:
                 self._exact[key(alias)] = hf_id
                 for short in short_names(alias):
                     self._short.setdefault(key(short), set()).add(hf_id)
+                    # Recipe-style spellings drop the version dot: "llama31_405b", "qwen25_7b".
+                    self._short.setdefault(key(short).replace(".", ""), set()).add(hf_id)
 
     def find(self, name: str) -> list[str]:
         """Every id `name` could mean, best tier only (one id = resolved)."""
