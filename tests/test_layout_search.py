@@ -220,3 +220,16 @@ def test_estimate_defaults_follow_bridge():
     assert c.layout.gbs % (c.layout.mbs * c.layout.dp) == 0
     warn = api.estimate("llama3-8b", gpus=16, gpu_type="h100", tp=16, seq_len=8192)
     assert {f.id for f in warn.findings} == {"tp_vs_query_groups", "tp_within_nvlink"}
+
+
+def test_a_model_far_too_large_gets_a_concrete_gpu_count():
+    # 16× one GPU is nowhere near enough for 405B; the advice still names a count the
+    # planner verified, and the model-state floor behind it.
+    from autorecipe import api
+
+    result = api.plan("llama31-405b", gpus=1, gpu_type="a100-40gb", mode="pretrain")
+    assert not result.fits
+    first = result.advice[0]
+    assert first.startswith("use ") and "model state alone" in first
+    gpus = int(first.split()[1])
+    assert api.plan("llama31-405b", gpus=gpus, gpu_type="a100-40gb", mode="pretrain").fits

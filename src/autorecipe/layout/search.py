@@ -573,8 +573,33 @@ def what_would_fit(
                 f"offload the optimizer state to CPU (optimizer_cpu_offload): "
                 f"{mem.per_gpu_gib:.1f} → about {offloaded:.1f} GiB per GPU"
             )
-    if not advice:
-        advice.append(
-            "no change tried here fits (up to 16× the GPUs, PEFT, shorter sequences, optimizer offload)"
+    if not any(line.startswith("use ") for line in advice):
+        advice.insert(
+            0, _gpus_for_model_state(spec, gpu, world_size=world_size, seq_len=seq_len, mode=mode)
         )
     return advice
+
+
+def _gpus_for_model_state(
+    spec: ModelSpec, gpu: GPUSpec, *, world_size: int, seq_len: int, mode: str
+) -> str:
+    """How many GPUs the model needs when 16× the allocation is not enough: the floor that
+    its weights, gradients and optimizer state set even fully sharded, then the first power
+    of two above it (at most three tried) at which the planner finds a layout that fits."""
+    from autorecipe.catalog.params import count_params
+
+    # bf16 weights; full training adds fp32 grads and fp32 master weights + Adam moments
+    bytes_per_param = 2.0 if mode == "peft" else 18.0
+    state_gib = count_params(spec).total * bytes_per_param / 2**30
+    floor = max(math.ceil(state_gib / gpu.usable_memory_gib), world_size * 32)
+    n = 1 << (floor - 1).bit_length()
+    for _ in range(3):
+        if _fits_somewhere(
+            spec, gpu, world_size=n, seq_len=seq_len, mode=mode, gbs=None, fixed=None
+        ):
+            return f"use {n} GPUs or more (model state alone is {state_gib:,.0f} GiB)"
+        n *= 2
+    return (
+        f"model state alone is {state_gib:,.0f} GiB: at least {floor} × {gpu.key} even fully "
+        f"sharded, and no layout up to {n // 2} GPUs fits"
+    )
