@@ -124,6 +124,14 @@ def register(app: typer.Typer) -> None:
         for c in result.candidates:
             table.add_row(*_row(c, bool(tokens)))
         out.print(table)
+        gbs_seen = sorted({c.layout.gbs for c in result.candidates if c.layout})
+        if global_batch_size is None and recipe is None and len(gbs_seen) > 1:
+            # A different GBS is a different experiment: say the rows are not like for like.
+            out.print(
+                f"GBS: no --global-batch-size given, so the {mode} default is rounded up to a "
+                f"multiple of MBS×DP per layout ({', '.join(map(str, gbs_seen))}); pass -gb "
+                "to compare layouts at one GBS."
+            )
         if not result.fits:
             out.print(f"[bold red]Nothing fits.[/] {result.candidates[0].findings[0].message}")
             for line in result.advice:
