@@ -39,13 +39,10 @@ def register(app: typer.Typer) -> None:
         from autorecipe import api
 
         index = api.build_index(source)
-        text = api.index_json(index)
         if out is None:
-            typer.echo(text)
+            typer.echo(api.index_json(index))
             return
-        from pathlib import Path
-
-        Path(out).write_text(text + "\n", encoding="utf-8")
+        api.write_index(index, out)
         skipped = (
             f", skipped {len(index.skipped_files)} file(s): "
             + "; ".join(f"{p} ({why})" for p, why in index.skipped_files.items())
