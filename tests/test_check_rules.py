@@ -363,3 +363,12 @@ def test_model_seq_length_alone_trains_at_the_recipe_length():
 def test_shipped_recipe_performance_findings_are_info():
     report = api.check(Q30_8, [])
     assert {f.severity for f in report.findings if f.id in ("AR301", "AR401", "AR601")} <= {"info"}
+
+
+def test_moe_tp_without_sp_is_no_error_where_bridge_turns_sp_on():
+    # Qwen3VLMoEModelProvider.finalize sets sequence_parallel=True when TP > 1; the GLM-4.5
+    # provider does not, so the same shipped setting is a real MoELayer failure there
+    qwen3_vl = api.check("qwen3_vl_235b_a22b_sft_32gpu_h100_bf16_config", [], index="0.6.2")
+    assert "AR109" not in {f.id for f in qwen3_vl.findings}
+    glm = api.check("glm45_355b_sft_128gpu_h100_bf16_config", [], index="0.6.2")
+    assert [f.severity for f in glm.findings if f.id == "AR109"] == ["error"]

@@ -86,7 +86,11 @@ LAYOUT_RULES: dict[str, tuple[str, str, str]] = {
         "With TP > 1 and sequence_parallel off, LayerNorm and dropout activations stay "
         "replicated on every TP rank (a warning for dense models). For MoE it is an error: "
         "config validation passes, then MoELayer.forward raises ValueError on the first "
-        "training step (MLM #1587; pitfalls-evidence #11).",
+        "training step (MLM #1587; pitfalls-evidence #11). Not for Qwen3-VL MoE "
+        "(model_type qwen3_vl_moe): Bridge's Qwen3VLMoEModelProvider.finalize, run by "
+        "ConfigContainer.validate, turns sequence_parallel on whenever TP > 1 "
+        "(models/qwen_vl/qwen3_vl_provider.py in 0.6.2), so the shipped SFT recipe's "
+        "sequence_parallel=False never reaches MoELayer (docs/known-upstream-defects.md).",
     ),
     "vp_requires_pp": (
         "AR110",
@@ -196,6 +200,15 @@ def _unknown_stage_keys(ctx: CheckContext) -> str:
     )
 
 
+# Providers whose finalize() forces sequence_parallel on when TP > 1 (Bridge 0.6.2:
+# Qwen3VLMoEModelProvider only; the dense Qwen3-VL and Qwen3.5-VL providers do not).
+_BRIDGE_FORCES_SP = {"qwen3_vl_moe"}
+
+
+def _bridge_forces_sp(ctx: CheckContext) -> bool:
+    return ctx.spec is not None and ctx.spec.model_type in _BRIDGE_FORCES_SP
+
+
 def _bridge_builds_layout(ctx: CheckContext) -> bool:
     """DeepSeek-V4 with PP > 1 and no layout: Bridge's provider finalize sets one
     (set_deepseek_v4_pipeline_model_parallel_layout, models/model_provider.py in 0.6.2)."""
@@ -286,6 +299,8 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
                 return [Hit(f"Not checked: the recipe's {unknown}.", None, "info")]
             if _bridge_builds_layout(ctx):
                 return []
+        if layout_rule == "sp_with_tp" and _bridge_forces_sp(ctx):
+            return []
         if layout_rule == "interleaved_microbatches" and ctx.get(
             "model.microbatch_group_size_per_vp_stage"
         ):
