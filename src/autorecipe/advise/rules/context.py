@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
 # Bridge >= 0.6 resolves an unset ETP to 1 when EP > 1 (MB 6f2f546e, #4579).
 BRIDGE_ETP_DEFAULT = 1
 
+# model_type -> Bridge provider whose finalize forces sequence_parallel on when TP > 1
+_FORCES_SP = {"qwen3_vl_moe"}  # Qwen3VLMoEModelProvider, models/qwen_vl/qwen3_vl_provider.py
+
 
 def recipe_config(recipe: Recipe | None) -> dict[str, Any]:
     """The recipe's extracted fields keyed by override path."""
@@ -174,6 +177,12 @@ class CheckContext:
                 return key
         return "bf16"
 
+    def bridge_forces_sp(self, tp: int) -> bool:
+        """Bridge 0.6.2's Qwen3VLMoEModelProvider.finalize (run by ConfigContainer.validate)
+        turns sequence_parallel on whenever TP > 1, whatever the recipe or override says;
+        the dense Qwen3-VL and Qwen3.5-VL providers do not."""
+        return tp > 1 and self.spec is not None and self.spec.model_type in _FORCES_SP
+
     @property
     def layout(self) -> Layout:
         tp = _int(self.get("model.tensor_model_parallel_size"), 1)
@@ -194,7 +203,7 @@ class CheckContext:
             ep=ep,
             etp=_int(etp, BRIDGE_ETP_DEFAULT if ep > 1 else tp) if self.is_moe else 1,
             dp=dp,
-            sp=bool(self.get("model.sequence_parallel")),
+            sp=bool(self.get("model.sequence_parallel")) or self.bridge_forces_sp(tp),
             mbs=mbs,
             gbs=_int(self.get("train.global_batch_size"), mbs * dp),
             cp_comm_type=_cp_comm_type(self.get("model.cp_comm_type")),

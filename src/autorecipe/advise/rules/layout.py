@@ -200,15 +200,6 @@ def _unknown_stage_keys(ctx: CheckContext) -> str:
     )
 
 
-# Providers whose finalize() forces sequence_parallel on when TP > 1 (Bridge 0.6.2:
-# Qwen3VLMoEModelProvider only; the dense Qwen3-VL and Qwen3.5-VL providers do not).
-_BRIDGE_FORCES_SP = {"qwen3_vl_moe"}
-
-
-def _bridge_forces_sp(ctx: CheckContext) -> bool:
-    return ctx.spec is not None and ctx.spec.model_type in _BRIDGE_FORCES_SP
-
-
 def _bridge_builds_layout(ctx: CheckContext) -> bool:
     """DeepSeek-V4 with PP > 1 and no layout: Bridge's provider finalize sets one
     (set_deepseek_v4_pipeline_model_parallel_layout, models/model_provider.py in 0.6.2)."""
@@ -299,8 +290,6 @@ def _make(layout_rule: str, ar_id: str, severity: str, explanation: str) -> None
                 return [Hit(f"Not checked: the recipe's {unknown}.", None, "info")]
             if _bridge_builds_layout(ctx):
                 return []
-        if layout_rule == "sp_with_tp" and _bridge_forces_sp(ctx):
-            return []
         if layout_rule == "interleaved_microbatches" and ctx.get(
             "model.microbatch_group_size_per_vp_stage"
         ):
