@@ -325,7 +325,7 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
     value, raises = result
     fields, prov, unknown, model = ({}, {}, {}, None) if raises else _extract(interp, value)
     facts = parse_name(b.name)
-    target_facts = parse_name(b.func.name)
+    target_facts = facts if b.func.name == b.name else parse_name(b.func.name)
     hf_id, hf_prov = _hf_model_id(model, fields)
     if hf_id and hf_prov:
         prov["hf_model_id"] = hf_prov
