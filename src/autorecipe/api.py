@@ -138,16 +138,18 @@ def show_recipe(name: str, kind: str | None = None, index: str | None = None) ->
     )
 
 
-def build_index(source: str) -> RecipeIndex:
+def build_index(source: str, *, exiting: bool = False) -> RecipeIndex:
     """Index a Megatron-Bridge release statically: a checkout (repo root or
     src/megatron/bridge), a megatron_bridge-*.whl file, or "installed".
+    exiting=True only in a process that ends right after (the CLI): what the build
+    parsed is then never freed, and cyclic garbage collection stays off.
 
     >>> build_index("megatron_bridge-0.6.2-py3-none-any.whl").bridge_version
     '0.6.2'
     """
     from autorecipe.index.scan import build_index as _build
 
-    return _build(source)
+    return _build(source, exiting=exiting)
 
 
 def index_json(index: RecipeIndex) -> str:

@@ -16,16 +16,19 @@ def _index_opt() -> str | None:
     return typer.Option(None, "--index", help=INDEX_HELP, envvar="AUTORECIPE_INDEX")
 
 
+def _own_process() -> bool:
+    """Whether this command runs as its own process: a test runner that calls it inside
+    its own process swaps sys.stdout to capture the output."""
+    return sys.stdout is sys.__stdout__
+
+
 def _exit_without_teardown() -> None:
-    """End a successful `index build` process now. Its work is written; tearing down the
-    interpreter (every imported module, the index's objects) took ~0.1 s of a ~1 s
-    command. Only in a real process: a test runner that captures output swaps
-    sys.stdout, and exiting there would end the runner itself."""
-    if sys.stdout is not sys.__stdout__:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    """End a successful `index build` process now: its work is written, and tearing down
+    the interpreter (every imported module, the index) took ~0.08 s of a ~1 s command."""
+    if _own_process():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +56,8 @@ def register(app: typer.Typer) -> None:
         """
         from autorecipe import api
 
-        index = api.build_index(source)
+        # In its own process the command exits right after: nothing needs freeing.
+        index = api.build_index(source, exiting=_own_process())
         if out is None:
             typer.echo(api.index_json(index))
             _exit_without_teardown()
