@@ -143,8 +143,10 @@ def _spec_for(key: str) -> dict[str, Any] | None:
 def _suggest(key: str) -> str:
     section, _, attr = key.partition(".")
     if section not in config_keys():
-        hits = closest(section, config_keys(), n=3) or sorted(config_keys())
-        return f"no section {section!r}; the closest sections are {', '.join(hits)}"
+        hits = closest(section, config_keys(), n=3)
+        if hits:
+            return f"no section {section!r}; the closest sections are {', '.join(hits)}"
+        return f"no section {section!r}; the sections are {', '.join(sorted(config_keys()))}"
     hits = closest(key, known_keys(), n=3, cutoff=0.6)
     return (
         f"the closest known keys are {', '.join(hits)}"

@@ -117,8 +117,14 @@ def register(app: typer.Typer) -> None:
             return
         con = console()
         con.print(f"Megatron-Bridge {report.old_version} -> {report.new_version}")
-        con.print(f"[green]added ({len(report.added)}):[/] " + ", ".join(report.added))
-        con.print(f"[red]removed ({len(report.removed)}):[/] " + ", ".join(report.removed))
+        # One name a line: names are long, and people grep and copy them.
+        for title, style, names in (
+            ("added", "green", report.added),
+            ("removed", "red", report.removed),
+        ):
+            con.print(f"[{style}]{title} ({len(names)}):[/]")
+            for name in names:
+                con.print(f"  {name}", soft_wrap=True)
         con.print(f"[yellow]changed ({len(report.changed)}):[/]")
         for change in report.changed:
             con.print(f"  [bold]{change.name}[/]")
