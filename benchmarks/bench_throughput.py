@@ -11,10 +11,10 @@ from pathlib import Path
 
 from autorecipe.estimate.calibration import (
     best_published,
-    load_rows,
     published_rank,
     relative_errors,
 )
+from autorecipe.estimate.published import calibration_rows
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.layout.search import enumerate_layouts
 
@@ -50,7 +50,7 @@ def plan_overhead(row) -> tuple[float, float]:
 
 
 def main() -> None:
-    rows, skipped = load_rows(CSV)
+    rows, skipped = calibration_rows(CSV)
     errors = relative_errors(rows)
     print(
         f"rows {len(rows)} (skipped {len(skipped)}); median |err| {statistics.median(errors):.1%}; "

@@ -429,6 +429,16 @@ def _activation(raw: str | None) -> str:
 RESERVE_GIB = 2.0
 
 
+# Dense bf16 tensor-core FLOPs per softmax exponential (MUFU.EX2), per clock per SM: the
+# exponential unit does 16 per clock per SM on Ampere, Hopper and Blackwell (CUDA C++
+# Programming Guide, arithmetic instruction throughput) while the tensor cores do 2,048 /
+# 4,096 / 8,192 bf16 FLOPs (A100: 312 TFLOP/s over 108 SMs at 1.41 GHz; H100: 989 over 132
+# at 1.83 GHz; B200: 2,250 over 148; FlashAttention-4, Zadouri et al. 2026, "asymmetric
+# hardware scaling"); Blackwell Ultra doubles the exponential rate ("Making Softmax More
+# Efficient with NVIDIA Blackwell Ultra", NVIDIA technical blog).
+BF16_FLOPS_PER_EXP = {"Ampere": 128, "Hopper": 256, "Blackwell": 512, "Blackwell Ultra": 256}
+
+
 def build_gpus() -> dict:
     src = json.loads((SHARED / "gpus.json").read_text())
     gpus = {}
@@ -445,6 +455,7 @@ def build_gpus() -> dict:
             "nvlink_domain_size": g.get("nvlink_domain_size") or 8,
             "nvlink_gb_s_per_gpu_bidirectional": g.get("nvlink_gb_s_per_gpu_bidirectional"),
             "internode_network_per_gpu_gbps": g.get("internode_network_per_gpu_gbps"),
+            "bf16_flops_per_exp": BF16_FLOPS_PER_EXP.get(g.get("arch") or ""),
             "sources": g.get("sources") or [],
             "preliminary": bool(g.get("preliminary")),
             "notes": g.get("notes"),

@@ -9,7 +9,8 @@ A GPU the catalog lacks is described inline, ``custom:mem=96,bf16=700,domain=8``
 JSON file holding the same keys (``{"mem": 96, "bf16": 700}``). Keys: mem (GiB, required),
 bf16 (dense TFLOP/s, required), fp8, fp4, domain (NVLink domain size, default 8),
 nvlink (GB/s per GPU, bidirectional), net (inter-node Gb/s per GPU), hbm (TB/s),
-usable (GiB; default mem - 2), name.
+exp (bf16 FLOPs per softmax exponential: 256 Hopper, 512 Blackwell), usable (GiB; default
+mem - 2), name.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ _SPELLINGS = {
     "vr200": "Rubin-VR200-NVL72",
     "vr200nvl72": "Rubin-VR200-NVL72",
 }
-_CUSTOM_KEYS = {"mem", "usable", "bf16", "fp8", "fp4", "domain", "nvlink", "net", "hbm", "name"}
+_CUSTOM_KEYS = {
+    "mem", "usable", "bf16", "fp8", "fp4", "domain", "nvlink", "net", "hbm", "exp", "name"
+}  # fmt: skip
 RESERVE_DOC = "usable memory = capacity - 2 GiB (driver and CUDA context)"
 
 
@@ -129,6 +132,7 @@ def custom_gpu(fields: dict[str, Any], source: str = "user") -> GPUSpec:
         nvlink_domain_size=int(num.get("domain", 8)),
         nvlink_gb_s_per_gpu_bidirectional=num.get("nvlink"),
         internode_network_per_gpu_gbps=num.get("net"),
+        bf16_flops_per_exp=num.get("exp"),
         sources=[f"described by the user: {source}"],
     )
 

@@ -93,6 +93,9 @@ class GPUSpec(BaseModel):
     nvlink_domain_size: int = 8
     nvlink_gb_s_per_gpu_bidirectional: float | None = None
     internode_network_per_gpu_gbps: float | None = None
+    # bf16 tensor-core FLOPs in the time the special-function units take for one softmax
+    # exponential: what attention's softmax costs next to its GEMMs (scripts/build_catalog.py).
+    bf16_flops_per_exp: float | None = None
     sources: list[str] = Field(default_factory=list)
     preliminary: bool = False
     notes: str | None = None

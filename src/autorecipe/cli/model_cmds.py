@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         name: str | None = typer.Argument(
             None,
             help="Show one type: h100, dgx-h100, gb200, a100-40gb… or custom:mem=96,bf16=700,domain=8 "
-            "(keys: mem, bf16 required; fp8, fp4, domain, nvlink, net, hbm, usable, name), "
+            "(keys: mem, bf16 required; fp8, fp4, domain, nvlink, net, hbm, exp, usable, name), "
             "or a JSON file with those keys.",
         ),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),

@@ -8,7 +8,7 @@ from the benchmark recipe for the same model, task, GPU type, GPU count and prec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from autorecipe.estimate.calibration import CalibrationRow
@@ -140,3 +140,31 @@ def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
         world_size=row.world_size, knobs=knobs,
     )  # fmt: skip
     return PublishedFit(row, recipe, same, layout, memory)
+
+
+def with_recipe_vp(rows: list[CalibrationRow], index: Any) -> list[CalibrationRow]:
+    """The rows with a blank VP (the 26.02 tables leave it out) filled in from the shipped
+    benchmark recipe that sets the row's published layout, where there is one.
+
+    Example:
+        >>> rows = with_recipe_vp(load_rows(csv)[0], load_index("0.6.2"))
+    """
+    out = []
+    for row in rows:
+        layout = row.layout
+        if layout.vp is None and layout.pp > 1:
+            recipe = producing_recipe(row, index)
+            if recipe is not None:
+                layout = layout.model_copy(update={"vp": row_setup(row, recipe)[0].vp})
+        out.append(replace(row, layout=layout))
+    return out
+
+
+def calibration_rows(path: Any) -> tuple[list[CalibrationRow], list[tuple[int, str]]]:
+    """What the throughput model is calibrated and ranked on: the usable rows of the CSV at
+    `path` (with the reasons for the others), blank VPs filled from the bundled 0.6.2 index."""
+    from autorecipe.api import load_index
+    from autorecipe.estimate.calibration import load_rows
+
+    rows, skipped = load_rows(path)
+    return with_recipe_vp(rows, load_index("0.6.2")), skipped

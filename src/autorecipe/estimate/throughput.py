@@ -5,7 +5,8 @@ The model, per pipeline stage and microbatch (forward + backward):
 - compute: dense GEMMs at the precision's peak x an efficiency that falls as the GEMMs the
   layout produces shrink (hidden/TP, expert FFN/ETP, tokens per microbatch, tokens per
   expert); core attention at the bf16 peak (flash attention is bf16 in FP8 runs too), less
-  efficient for narrow heads and short windows; element-wise work as HBM traffic; a host cost
+  efficient for short windows, plus its softmax exponentials at the GPU's special-function
+  rate (the tensor cores wait for them; narrow heads pay most); element-wise work as HBM traffic; a host cost
   per layer (launches, MoE token-count syncs) that sets the pace only when it exceeds the
   layer's GPU time (the host otherwise runs ahead); logits on the last stage; recompute re-runs the forward; PEFT skips base weight-grads.
 - exposed communication: TP/SP all-gather + reduce-scatter, CP ring exchange of K/V (hidden
@@ -47,6 +48,7 @@ ASSUMED_HBM_TB_S = 2.0
 # A GPU described by hand may omit its links; NVLink 4 (H100-class) is then assumed and said.
 ASSUMED_NVLINK_GB_S = 900.0
 ASSUMED_NETWORK_GBPS = 400.0  # NDR InfiniBand, one NIC per GPU
+ASSUMED_FLOPS_PER_EXP = 256.0  # Hopper's tensor-core : exponential-unit ratio
 
 
 def _peak_flops(gpu: GPUSpec, precision: str) -> float:
@@ -216,13 +218,21 @@ def estimate_throughput(
         # Each local expert's GEMM also pays a fixed cost (its own quantize/cast and padding
         # kernels, ragged last tiles, per-group scheduling): a constant number of tokens'
         # worth of work, so it weighs by tokens per expert on a scale of its own.
-        eff_expert = gemm_eff / (1 + g0 / ffn + p.expert_tokens_half / tokens_per_expert)
+        eff_expert = (
+            gemm_eff * p.expert_gemm_eff / (1 + g0 / ffn + p.expert_tokens_half / tokens_per_expert)
+        )
     # Flash attention's tiles shrink with the head width and, for sliding-window layers, with
     # the window; the keys a query sees per CP rank bound the work per tile.
-    eff_attn = p.attn_eff / (1 + p.attn_half_head_dim / work.head_dim + g0 / (seq_len / cp))
-    eff_window = p.attn_eff / (
-        1 + p.attn_half_head_dim / work.head_dim + g0 / min(work.window or seq_len, seq_len / cp)
-    )
+    eff_attn = p.attn_eff / (1 + g0 / (seq_len / cp))
+    eff_window = p.attn_eff / (1 + g0 / min(work.window or seq_len, seq_len / cp))
+    flops_per_exp = gpu.bf16_flops_per_exp
+    if not flops_per_exp:
+        flops_per_exp = ASSUMED_FLOPS_PER_EXP
+        assumptions.append(
+            f"{gpu.key} has no published exponential-unit rate: softmax assumes Hopper's "
+            f"{ASSUMED_FLOPS_PER_EXP:g} bf16 FLOPs per exponential (give exp= to replace it)"
+        )
+    exp_rate = peak_bf16 / flops_per_exp
     # PEFT: base weights are frozen, so their weight-gradient GEMMs (1/3 of the work) do not run.
     gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
 
@@ -233,6 +243,10 @@ def estimate_throughput(
     t_attn_l = (
         (full_core / eff_attn + work.window_core / eff_window) * mb_share / per_layer / peak_bf16
     )
+    # Softmax exponentials run on the special-function units between attention's two GEMMs,
+    # whose tensor cores wait: they cost most where heads are narrow and tensor cores fast.
+    scores = work.attention_core / (6 * work.score_width)
+    t_attn_l += p.attn_exps_per_score * scores * mb_share / per_layer / exp_rate
     moe_share = counts.moe / per_layer
     k = spec.num_experts_per_tok or 0
     elem_bytes_l = p.elementwise_bytes * n_tok / sp_split * h * (1 + k * moe_share)
@@ -278,7 +292,9 @@ def estimate_throughput(
     t_ep_l = 0.0
     if spec.is_moe and ep > 1:
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep
-        t_ep_l = 4 * links.all_to_all_time(sent, ep, etp) * p.ep_exposed * moe_share
+        t_a2a = 4 * links.all_to_all_time(sent, ep, etp)
+        # Overlap hides the all-to-all behind another microbatch's compute, never more than that.
+        t_ep_l = max(p.ep_exposed * t_a2a, t_a2a - (t_dense_l + t_expert_l + t_attn_l)) * moe_share
 
     stages = _stage_layers(layout, per_layer)
     stage_times = []

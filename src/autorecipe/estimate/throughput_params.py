@@ -23,13 +23,16 @@ class ThroughputParams:
     gemm_eff_nvfp4: float
     # GEMM size (elements) at which efficiency halves: eff = max / (1 + g0/dim + g0/tokens).
     gemm_half_size: float
+    # A routed-expert grouped GEMM's efficiency relative to a dense GEMM of the same shape
+    # (many small GEMMs in one launch, uneven token counts, the permute/unpermute around it).
+    expert_gemm_eff: float
     # Tokens per expert at which a routed-expert GEMM's efficiency halves: its per-expert fixed
     # cost in tokens' worth of work (FP8 per-expert quantize/padding kernels, ragged tiles).
     expert_tokens_half: float
     # Fraction of the bf16 peak fused (flash) attention reaches; attention stays bf16 in FP8 runs.
     attn_eff: float
-    # Head width (elements) at which flash attention's efficiency halves.
-    attn_half_head_dim: float
+    # Softmax exponentials per attention score on the critical path, forward + backward.
+    attn_exps_per_score: float
     # HBM bytes moved by element-wise work (norms, activations, casts, residuals) per token,
     # per hidden unit, per layer, forward + backward.
     elementwise_bytes: float

@@ -33,7 +33,9 @@ class TokenWork:
     attention_core: float  # all attention layers, sliding-window ones included
     window_core: float  # the sliding-window layers' share of attention_core
     window: int | None
-    head_dim: float  # query/key width per head: what sets flash attention's tile efficiency
+    # Query/key plus value width per head: an attention score costs 6x this in training FLOPs
+    # (QK^T and AV, forward + backward), and one softmax exponential forward, one backward.
+    score_width: float
     expert_gemm: float
     logits: float
     layers: LayerCounts
@@ -96,15 +98,16 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
     )
     window_core = sum(_core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer == "swa")
     if spec.is_mla:
-        head_dim = float((spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0))
+        nope, rope = spec.qk_nope_head_dim or 0, spec.qk_rope_head_dim or 0
+        score_width = float(nope + rope + (spec.v_head_dim or nope))
     else:
-        head_dim = float(spec.head_dim)
+        score_width = 2.0 * spec.head_dim
     return TokenWork(
         total=training_flops_per_token(spec, seq_len, tp=tp),
         attention_core=6.0 * core,
         window_core=6.0 * window_core,
         window=spec.sliding_window if window_core else None,
-        head_dim=head_dim,
+        score_width=score_width,
         expert_gemm=experts,
         logits=6.0 * h * spec.vocab_size,
         layers=counts,
