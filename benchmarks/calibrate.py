@@ -43,7 +43,9 @@ FITTED: dict[str, tuple[float, float, float]] = {
     "moe_layer_overhead_s": (1e-6, 3e-2, 5e-3),
     "tp_exposed": (0.1, 1.0, 0.3),
     "cp_exposed": (0.2, 1.0, 0.5),
-    "ep_exposed": (0.05, 1.0, 0.8),
+    # Overlapped, the all-to-all still runs on 16-32 of the GPU's SMs (moe_hybridep_num_sms
+    # in the presets) while compute runs on the rest: a fifth of it never hides.
+    "ep_exposed": (0.2, 1.0, 0.8),
     "dp_exposed_min": (0.0, 1.0, 0.1),
 }
 # A low-precision GEMM reaches at most the fraction of its own (2x, 4x) peak that a bf16 GEMM

@@ -605,6 +605,7 @@ def recommend(
             mode=query.mode,
             world_size=gpus,
             tokens=tokens,
+            overlap={"ep_comm_overlap": target.knobs.ep_overlap},
         )
         if adapted.layout and adapted.memory
         else None,

@@ -72,6 +72,8 @@ class CalibrationRow:
     world_size: int
     measured: float  # tokens/s/GPU
     published_tflops: float | None
+    # Whether the run overlapped the EP all-to-all (its recipe's setting; None: not known).
+    ep_overlap: bool | None = None
 
     @property
     def case(self) -> tuple[str, int, str, str, int, str]:
@@ -176,6 +178,7 @@ def predict(row: CalibrationRow, params: ThroughputParams | None = None) -> floa
         mode=row.mode,
         world_size=row.world_size,
         params=params,
+        overlap={"ep_comm_overlap": bool(row.ep_overlap)},
     ).tokens_per_sec_per_gpu
 
 
@@ -231,6 +234,7 @@ def published_rank(row: CalibrationRow) -> PublishedRank:
     """Where the published layout lands among the layouts the planner enumerates for its
     case, ordered as the planner orders them (`rank_key`: speed in tie bands, then the seed's
     preferences; memory peaks aside, which a published layout we did not enumerate lacks)."""
+    from autorecipe.estimate.memory import Knobs
     from autorecipe.layout.search import enumerate_layouts, seed_key, speed_band
 
     found = enumerate_layouts(
@@ -241,6 +245,7 @@ def published_rank(row: CalibrationRow) -> PublishedRank:
         mode=row.mode,
         gbs=row.layout.gbs,
         precision=row.precision,
+        knobs=Knobs(ep_overlap=bool(row.ep_overlap)),
     )
     ours = predict(row)
     others = [

@@ -142,21 +142,27 @@ def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
     return PublishedFit(row, recipe, same, layout, memory)
 
 
-def with_recipe_vp(rows: list[CalibrationRow], index: Any) -> list[CalibrationRow]:
-    """The rows with a blank VP (the 26.02 tables leave it out) filled in from the shipped
-    benchmark recipe that sets the row's published layout, where there is one.
+def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[CalibrationRow]:
+    """The rows with settings the tables leave out, from the shipped benchmark recipe named
+    for the run: whether it overlaps the EP all-to-all and, where that recipe sets the row's
+    published layout, a blank VP (the 26.02 tables leave it out).
 
     Example:
-        >>> rows = with_recipe_vp(load_rows(csv)[0], load_index("0.6.2"))
+        >>> rows = with_recipe_settings(load_rows(csv)[0], load_index("0.6.2"))
     """
+    from autorecipe.layout.from_recipe import recipe_layout
+
     out = []
     for row in rows:
+        recipe = named_recipe(row, index)
+        if recipe is None:
+            out.append(row)
+            continue
+        own = recipe_layout(recipe)
         layout = row.layout
-        if layout.vp is None and layout.pp > 1:
-            recipe = producing_recipe(row, index)
-            if recipe is not None:
-                layout = layout.model_copy(update={"vp": row_setup(row, recipe)[0].vp})
-        out.append(replace(row, layout=layout))
+        if layout.vp is None and layout.pp > 1 and sets_layout(layout, own.layout):
+            layout = layout.model_copy(update={"vp": own.layout.vp})
+        out.append(replace(row, layout=layout, ep_overlap=own.knobs.ep_overlap))
     return out
 
 
@@ -167,4 +173,4 @@ def calibration_rows(path: Any) -> tuple[list[CalibrationRow], list[tuple[int, s
     from autorecipe.estimate.calibration import load_rows
 
     rows, skipped = load_rows(path)
-    return with_recipe_vp(rows, load_index("0.6.2")), skipped
+    return with_recipe_settings(rows, load_index("0.6.2")), skipped

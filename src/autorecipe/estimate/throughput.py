@@ -36,8 +36,11 @@ from autorecipe.result import Throughput
 PEAK_KEY = {"bf16": "bf16", "fp8": "fp8", "mxfp8": "fp8", "nvfp4": "fp4"}
 MODES = ("pretrain", "sft", "peft")
 # What Megatron-Bridge's performance recipes enable; a recipe that turns one off passes False.
+# The EP all-to-all overlap (comm_overlap.overlap_moe_expert_parallel_comm) is off unless a
+# recipe turns it on: Megatron-Core's default, and about half the 0.6.2 MoE presets keep it.
 DEFAULT_OVERLAP = {
     "tp_comm_overlap": True,
+    "ep_comm_overlap": False,
     "overlap_grad_reduce": True,
     "overlap_param_gather": True,
 }
@@ -154,7 +157,8 @@ def estimate_throughput(
     mxfp8: the FP8 peak; nvfp4: the FP4 peak). `breakdown` gives the seconds of each part of
     the step (they add up to `step_time_s`). With `tokens`, also the time and GPU-hours to
     train on that many tokens. `overlap` switches off overlaps Bridge's performance recipes
-    enable (keys: tp_comm_overlap, overlap_grad_reduce, overlap_param_gather).
+    enable (keys: tp_comm_overlap, overlap_grad_reduce, overlap_param_gather) or turns on
+    ep_comm_overlap (the EP all-to-all overlap, off by default as in Megatron-Core).
 
     Example:
         >>> t = estimate_throughput(llama3_8b, Layout(tp=1, cp=2, dp=4, mbs=1, gbs=128),
@@ -293,8 +297,9 @@ def estimate_throughput(
     if spec.is_moe and ep > 1:
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep
         t_a2a = 4 * links.all_to_all_time(sent, ep, etp)
-        # Overlap hides the all-to-all behind another microbatch's compute, never more than that.
-        t_ep_l = max(p.ep_exposed * t_a2a, t_a2a - (t_dense_l + t_expert_l + t_attn_l)) * moe_share
+        # Overlapped, it hides behind another microbatch's compute, never more than that.
+        ep_exposed = p.ep_exposed if ov["ep_comm_overlap"] else 1.0
+        t_ep_l = max(ep_exposed * t_a2a, t_a2a - (t_dense_l + t_expert_l + t_attn_l)) * moe_share
 
     stages = _stage_layers(layout, per_layer)
     stage_times = []
