@@ -184,6 +184,18 @@ def test_ep_overlap_follows_the_recipe_and_is_off_by_default():
     on = estimate_throughput(spec, layout, gpu, overlap={"ep_comm_overlap": True}, **kw)
     assert on.breakdown["ep_comm"] < default.breakdown["ep_comm"]
     assert on.step_time_s < default.step_time_s
+    # Megatron-Core runs it only with a virtual pipeline when PP > 1 (rule AR403)
+    piped = layout.model_copy(update={"pp": 2, "dp": 8})
+    plain = estimate_throughput(spec, piped, gpu, **kw)
+    asked = estimate_throughput(spec, piped, gpu, overlap={"ep_comm_overlap": True}, **kw)
+    assert asked.breakdown["ep_comm"] == plain.breakdown["ep_comm"]
+    interleaved = piped.model_copy(update={"vp": 2})
+    assert (
+        estimate_throughput(
+            spec, interleaved, gpu, overlap={"ep_comm_overlap": True}, **kw
+        ).breakdown["ep_comm"]
+        < plain.breakdown["ep_comm"]
+    )
 
     # Moonlight's pretrain recipe turns it on (recipes/moonlight/h100/moonlight_16b.py); the
     # recommendation is estimated with it, below the same layout without it

@@ -298,7 +298,10 @@ def estimate_throughput(
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep
         t_a2a = 4 * links.all_to_all_time(sent, ep, etp)
         # Overlapped, it hides behind another microbatch's compute, never more than that.
-        ep_exposed = p.ep_exposed if ov["ep_comm_overlap"] else 1.0
+        # Megatron-Core runs the overlap only with a virtual pipeline when PP > 1 and without
+        # full recompute (the preconditions rule AR403 checks).
+        overlapped = ov["ep_comm_overlap"] and (pp == 1 or vp > 1) and layout.recompute != "full"
+        ep_exposed = p.ep_exposed if overlapped else 1.0
         t_ep_l = max(ep_exposed * t_a2a, t_a2a - (t_dense_l + t_expert_l + t_attn_l)) * moe_share
 
     stages = _stage_layers(layout, per_layer)
