@@ -110,6 +110,13 @@ def _finding(rule: Rule, hit: Hit, where: Callable[[], dict[str, str]]) -> Findi
     )
 
 
+def _factor_below_one(ctx: CheckContext) -> bool:
+    """A parallel size, batch size, the GPU count or the sequence length under 1 (AR100)."""
+    lo = ctx.layout
+    factors = (lo.tp, lo.pp, lo.cp, lo.ep, lo.etp, lo.mbs, lo.gbs, ctx.world_size, ctx.seq_len)
+    return min(factors) < 1 or (lo.vp is not None and lo.vp < 1)
+
+
 def run_rules(
     ctx: CheckContext,
     rules: dict[str, Rule] | None = None,
@@ -122,9 +129,14 @@ def run_rules(
     where = functools.lru_cache(maxsize=1)(
         provenance or (lambda: ctx.recipe.provenance if ctx.recipe else {})
     )
-    found = [
-        _finding(r, hit, where) for r in (rules or all_rules()).values() for hit in r.detect(ctx)
-    ]
+    rules = rules or all_rules()
+    if _factor_below_one(ctx):
+        # AR100 names the bad factor; the other rules divide by the factors, so they wait
+        from autorecipe.advise.rules.layout import LAYOUT_RULES
+
+        layout_ids = {ar for ar, _, _ in LAYOUT_RULES.values()}
+        rules = {rid: r for rid, r in rules.items() if rid in layout_ids}
+    found = [_finding(r, hit, where) for r in rules.values() for hit in r.detect(ctx)]
     return sorted(found, key=lambda f: (_ORDER[f.severity], f.id))
 
 

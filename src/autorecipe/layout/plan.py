@@ -161,6 +161,9 @@ def plan_layouts(
         raise UserError(f"--top must be at least 1 (got {top}).")
     if global_batch_size is not None and global_batch_size < 1:
         raise UserError(f"--global-batch-size must be at least 1 (got {global_batch_size}).")
+    if seq_len is not None and seq_len < 1:
+        # checked before the defaults: 0 is a typo, not a request for the default
+        raise UserError(f"--seq-len must be at least 1 (got {seq_len}); omit it for the default.")
     spec, gpu = _resolve(model, gpu_type)
     ref, pins, knobs = None, {}, DEFAULT_KNOBS
     if recipe:
@@ -169,8 +172,6 @@ def plan_layouts(
         seq_len = seq_len or own.seq_len
         knobs = own.knobs
     seq_len = seq_len or DEFAULT_SEQ_LEN
-    if seq_len < 1:
-        raise UserError(f"--seq-len must be at least 1 (got {seq_len}).")
     kwargs = dict(
         world_size=gpus, gpu=gpu, seq_len=seq_len, mode=mode, gbs=global_batch_size,
         allow_cross_nvlink_tp=allow_cross_nvlink_tp,
@@ -268,15 +269,20 @@ def estimate_layout(
     _check_choice("recompute", recompute, RECOMPUTES)
     spec, gpu = _resolve(model, gpu_type)
     for name, value in (
-        ("tp", tp),
-        ("pp", pp),
-        ("cp", cp),
-        ("ep", ep),
-        ("mb", mbs),
-        ("gpus", gpus),
+        ("-tp", tp),
+        ("-pp", pp),
+        ("-cp", cp),
+        ("-ep", ep),
+        ("-etp", etp),
+        ("-vp", vp),
+        ("-mb", mbs),
+        ("-gb", gbs),
+        ("--gpus", gpus),
+        ("--seq-len", seq_len),
     ):
-        if value < 1:
-            raise UserError(f"-{name} must be at least 1 (got {value}).")
+        if value is not None and value < 1:
+            hint = "; omit -vp for no virtual pipeline" if name == "-vp" else ""
+            raise UserError(f"{name} must be at least 1 (got {value}){hint}.")
     mp = tp * pp * cp
     if gpus % mp:
         raise UserError(

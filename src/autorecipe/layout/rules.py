@@ -132,13 +132,16 @@ def positive_factors(ctx: LayoutContext) -> Violation | None:
         bad["vp"] = lo.vp
     if ctx.world_size < 1:
         bad["world_size"] = ctx.world_size
+    if ctx.seq_len < 1:
+        # every later rule divides the sequence; a non-positive one is bad input, not a layout
+        bad["seq_len"] = ctx.seq_len
     if not bad:
         return None
     listed = ", ".join(f"{k}={v}" for k, v in bad.items())
     return _v(
         "positive_factors",
         "error",
-        f"Parallel sizes must be ≥ 1; got {listed}.",
+        f"Parallel sizes, batch sizes and the sequence length must be ≥ 1; got {listed}.",
         "Use positive integers.",
     )
 
@@ -397,9 +400,19 @@ def seq_divisible_by_cp(ctx: LayoutContext) -> Violation | None:
         "error",
         f"Sequence length {s} is not divisible by 2×CP = {2 * c} (load-balanced CP splits "
         "each sequence into 2×CP chunks).",
-        f"Use CP in {_fmt([x for x in divisors(s // 2) if x > 1] if s % 2 == 0 else [])} "
-        f"or a sequence length that is a multiple of {2 * c}.",
+        _cp_fix(s, c),
     )
+
+
+def _cp_fix(s: int, c: int) -> str:
+    """The CP values that split a sequence of `s` tokens, or CP=1 when none does (odd s)."""
+    valid = [x for x in divisors(s // 2) if x > 1] if s % 2 == 0 else []
+    if not valid:
+        return (
+            f"Use CP=1 (a sequence of {s} tokens cannot be split into 2×CP chunks), or a "
+            f"sequence length that is a multiple of {2 * c}."
+        )
+    return f"Use CP in {_fmt(valid)} or a sequence length that is a multiple of {2 * c}."
 
 
 @_rule("seq_divisible_for_sp", "sequence divisible by TP×CP with sequence parallelism")

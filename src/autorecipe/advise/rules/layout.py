@@ -19,7 +19,7 @@ LAYOUT_RULES: dict[str, tuple[str, str, str]] = {
     "positive_factors": (
         "AR100",
         "error",
-        "Every parallel size, batch size and the GPU count must be at least 1.",
+        "Every parallel size, batch size, the GPU count and the sequence length must be at least 1.",
     ),
     "dense_mesh": (
         "AR101",
