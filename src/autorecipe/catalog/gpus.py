@@ -16,6 +16,7 @@ mem - 2), name.
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -115,13 +116,25 @@ def custom_gpu(fields: dict[str, Any], source: str = "user") -> GPUSpec:
         raise UserError(
             f"custom GPU: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_CUSTOM_KEYS))}"
         )
+    # the values first: `mem=abc` is a bad mem, not a missing bf16
+    num = {k: _number(k, v) for k, v in fields.items() if k != "name"}
     for required in ("mem", "bf16"):
         if required not in fields:
             raise UserError(
                 f"custom GPU: {required}= is required, e.g. custom:mem=96,bf16=700,domain=8"
             )
-    num = {k: _number(k, v) for k, v in fields.items() if k != "name"}
     mem = num["mem"]
+    if "domain" in num and not num["domain"].is_integer():
+        raise UserError(
+            f"custom GPU: domain is a GPU count, a whole number like 8 or 72, found {fields['domain']!r}"
+        )
+    reserve = _catalog()["usable_memory_reserve_gib"]
+    if num.get("usable", mem - reserve) > mem or ("usable" not in num and mem <= reserve):
+        raise UserError(
+            f"custom GPU: usable memory must be positive and at most mem={mem:g} GiB "
+            f"(default: mem - {reserve:g} GiB for driver and CUDA context); give mem in GiB, "
+            "e.g. mem=96, or usable= at most mem"
+        )
     return GPUSpec(
         key="custom",
         name=str(fields.get("name") or f"custom GPU ({mem:g} GiB, {num['bf16']:g} TFLOP/s bf16)"),
@@ -145,7 +158,12 @@ def _parse_inline(body: str) -> dict[str, str]:
             raise UserError(
                 f"custom GPU: {part!r} is not KEY=VALUE; e.g. custom:mem=96,bf16=700,domain=8"
             )
-        out[k.strip().lower()] = v.strip()
+        key = k.strip().lower()
+        if key in out:
+            raise UserError(
+                f"custom GPU: {key}= is given twice ({out[key]} and {v.strip()}); give it once"
+            )
+        out[key] = v.strip()
     return out
 
 
@@ -167,9 +185,13 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _number(key: str, value: Any) -> float:
     try:
+        if isinstance(value, bool):
+            raise TypeError
         out = float(value)
     except (TypeError, ValueError):
         raise UserError(f"custom GPU: {key} must be a number, found {value!r}") from None
+    if not math.isfinite(out):
+        raise UserError(f"custom GPU: {key} must be a finite number, found {value!r}")
     if out <= 0:
         raise UserError(f"custom GPU: {key} must be positive, found {value!r}")
     return out
