@@ -112,6 +112,12 @@ def _hydra_parse(item: str) -> Any:
         return OverridesParser.create().parse_overrides([item])[0]
     except HydraException as exc:
         first = str(exc).strip().splitlines()[0]
+        if first.startswith("LexerNoViableAltException"):
+            # Hydra's lexer names only itself and echoes the item back
+            first = (
+                "a key is names joined by single dots, like model.seq_length, and a quoted value needs "
+                "its closing quote"
+            )
         raise UserError(
             f"cannot parse override {item!r}: {first}. Write KEY=VALUE, e.g. "
             "model.tensor_model_parallel_size=2 or model.cuda_graph_scope=[attn,moe_router]"
@@ -262,6 +268,11 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     for item in rest:
         if "=" not in item and not item.startswith("~"):
             raise UserError(f"override {item!r} has no value; write KEY=VALUE, e.g. {item}=...")
+        if not item.lstrip("+~").partition("=")[0].strip():
+            raise UserError(
+                f"override {item!r} has no key; write KEY=VALUE, e.g. "
+                "model.tensor_model_parallel_size=2"
+            )
         plain = _plain_parse(item)
         if plain is not None:
             out[plain[0]] = _check_value(plain[0], plain[1], _spec_for(plain[0]))

@@ -58,15 +58,42 @@ for _module in (index_cmds, model_cmds, recommend_cmd, plan_cmds, check_cmds, mc
 _plain_help(app)
 
 
+def _click_error(exc: BaseException, name: str) -> bool:
+    """`exc` is click's exception class `name` (by name: typer >= 0.20 carries its own copy
+    of click, older typer uses click itself)."""
+    return any(cls.__name__ == name for cls in type(exc).__mro__)
+
+
+def _usage_error(exc: Exception) -> int:
+    """A click usage error (bad integer, unknown option, missing option) as one line,
+    like every other input error, with where to read the options."""
+    if _click_error(exc, "NoArgsIsHelpError"):
+        exc.show()  # type: ignore[attr-defined]  # bare `autorecipe`, `autorecipe index`: help
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    message = " ".join(exc.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    where = f"; see `{ctx.command_path} -h`" if ctx is not None else ""
+    print(f"autorecipe: error: {message}{where}", file=sys.stderr)
+    return int(exc.exit_code)  # type: ignore[attr-defined]
+
+
 def main() -> None:
     try:
-        app()
+        # not standalone: usage errors come back here rather than as click's four-line
+        # "Usage: ... Try ... Error: ..." block; Exit(n) comes back as the return value
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
         print(f"autorecipe: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
+        if _click_error(exc, "ClickException"):
+            sys.exit(_usage_error(exc))
+        if _click_error(exc, "Abort"):
+            print("Aborted!", file=sys.stderr)
+            sys.exit(1)
         # A bug of ours, not bad input: one line that says so, the traceback on request.
         if os.environ.get("AUTORECIPE_DEBUG"):
             raise

@@ -90,6 +90,8 @@ def load_index(spec: str | None = None, *, provenance: bool = True) -> RecipeInd
 def find_recipe(index: RecipeIndex, name: str, kind: Kind | None = None) -> Recipe:
     """The recipe called `name`; a name both kinds use means the library one unless
     `kind` says "benchmark". Unknown names raise UserError listing the closest ones."""
+    if kind is not None and kind not in ("library", "benchmark"):
+        raise UserError(f"unknown kind {kind!r}; choose from: library, benchmark.")
     matches = [r for r in index.recipes if r.name == name and (kind is None or r.kind == kind)]
     if matches:
         return next((r for r in matches if r.kind == "library"), matches[0])
