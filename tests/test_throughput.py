@@ -306,7 +306,8 @@ def test_fp8_gains_at_most_the_peak_ratio_over_bf16(setup):
     spec, layout, gpu, kw = setup
     bf16 = estimate_throughput(spec, layout, gpu, **(kw | {"precision": "bf16"}))
     fp8 = estimate_throughput(spec, layout, gpu, **(kw | {"precision": "fp8"}))
-    assert 1.0 <= fp8.tokens_per_sec_per_gpu / bf16.tokens_per_sec_per_gpu <= 2.0
+    # (equal where the host's kernel launches set the pace: tiny layers)
+    assert 1.0 - 1e-9 <= fp8.tokens_per_sec_per_gpu / bf16.tokens_per_sec_per_gpu <= 2.0
 
 
 @settings(max_examples=100, deadline=None)
@@ -383,3 +384,29 @@ def test_a_gpu_described_by_memory_peak_and_domain_alone_is_estimated_with_state
         seq_len=8192,
     )
     assert not full.throughput.assumptions
+
+
+@pytest.mark.parametrize("kind", [None, "p2p", "a2a", "all_gather", "allgather", "a2a+p2p"])
+def test_every_cp_comm_type_costs_communication(kind, llama8b, h100):
+    layout = Layout(cp=8, dp=2, mbs=1, gbs=16, cp_comm_type=kind)
+    t = estimate_throughput(llama8b, layout, h100, seq_len=32768, world_size=16)
+    assert t.breakdown["cp_comm"] > 0
+    assert 0 < t.mfu <= 0.75
+
+
+def test_cp_all_to_all_pays_for_leaving_the_nvlink_domain(llama8b, h100):
+    # the same CP8 all-to-all, inside an 8-GPU NVLink domain and spread over two 4-GPU ones
+    small_domain = resolve_gpu(
+        "custom:mem=80,bf16=989,domain=4,nvlink=900,net=400,hbm=3.35,exp=256"
+    )
+    layout = Layout(cp=8, dp=1, mbs=1, gbs=8, cp_comm_type="a2a")
+    kw = dict(seq_len=32768, world_size=8)
+    inside = estimate_throughput(llama8b, layout, h100, **kw)
+    across = estimate_throughput(llama8b, layout, small_domain, **kw)
+    assert across.breakdown["cp_comm"] > 2 * inside.breakdown["cp_comm"]
+    # hierarchical CP keeps the all-to-all inside the domain and rings across it
+    hier = layout.model_copy(update={"cp_comm_type": "a2a+p2p"})
+    assert (
+        estimate_throughput(llama8b, hier, small_domain, **kw).breakdown["cp_comm"]
+        < across.breakdown["cp_comm"]
+    )

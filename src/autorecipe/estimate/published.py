@@ -144,8 +144,8 @@ def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
 
 def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[CalibrationRow]:
     """The rows with settings the tables leave out, from the shipped benchmark recipe named
-    for the run: whether it overlaps the EP all-to-all and, where that recipe sets the row's
-    published layout, a blank VP (the 26.02 tables leave it out).
+    for the run: whether it overlaps the EP all-to-all and, where that recipe has the row's
+    PP, a blank VP (the 26.02 tables leave it out).
 
     Example:
         >>> rows = with_recipe_settings(load_rows(csv)[0], load_index("0.6.2"))
@@ -160,7 +160,8 @@ def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[Calibra
             continue
         own = recipe_layout(recipe)
         layout = row.layout
-        if layout.vp is None and layout.pp > 1 and sets_layout(layout, own.layout):
+        if layout.vp is None and layout.pp > 1 and own.layout.pp == layout.pp:
+            # as row_setup does for memory: a blank VP is the named recipe's at the same PP
             layout = layout.model_copy(update={"vp": own.layout.vp})
         out.append(replace(row, layout=layout, ep_overlap=own.knobs.ep_overlap))
     return out

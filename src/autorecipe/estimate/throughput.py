@@ -120,6 +120,54 @@ class _Links:
         return max(intra / self.nvlink, t_inter)
 
 
+def _cp_time(
+    spec: ModelSpec, layout: Layout, links: _Links, p: ThroughputParams, n_tok: float, t_attn: float
+) -> float:
+    """Exposed context-parallel communication per layer, forward + backward, by Transformer
+    Engine's cp_comm_type (None: p2p, Megatron's default). `n_tok` counts only the tokens that
+    attention layers see (hybrid models have fewer attention layers than layers)."""
+    tp, cp = layout.tp, layout.cp
+    kind = (layout.cp_comm_type or "p2p").replace("allgather", "all_gather")
+    heads, kv_heads = spec.num_attention_heads, spec.num_key_value_heads
+    if spec.is_mla:
+        qk = (spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0)
+        q_width = heads * qk
+        kv_width = heads * (qk + (spec.v_head_dim or 0))
+        o_width = heads * (spec.v_head_dim or 0)
+    else:
+        q_width = o_width = heads * spec.head_dim
+        kv_width = 2 * kv_heads * spec.head_dim
+    local_kv = n_tok * kv_width * BF16_BYTES / tp  # this rank's K and V
+    if kind == "a2a":
+        # Ulysses: Q, K, V scattered by heads before attention and O gathered back after, then
+        # the same for their gradients; nothing to hide them behind.
+        per_pass = n_tok * (q_width + o_width) * BF16_BYTES / tp + local_kv
+        return 2 * links.all_to_all_time(per_pass * (cp - 1) / cp, cp, tp)
+    if kind == "all_gather":
+        # K/V gathered before attention (and again for backward), dK/dV reduce-scattered after.
+        return 3 * (cp - 1) * local_kv / links.group(cp, tp)
+    if kind == "a2a+p2p":
+        # hierarchical: all-to-all inside the NVLink domain, the ring across domains
+        inner = max(1, min(cp, links.domain // tp))
+        while cp % inner:
+            inner -= 1
+        outer = cp // inner
+        t = 0.0
+        if inner > 1:
+            per_pass = n_tok * (q_width + o_width) * BF16_BYTES / tp + local_kv
+            t += 2 * links.all_to_all_time(per_pass * (inner - 1) / inner, inner, tp)
+        if outer > 1:
+            t_ring = 3 * (outer - 1) * local_kv / links.group(outer, tp * inner)
+            t_step = t_ring / (outer - 1)
+            t += p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+        return t
+    # p2p ring: each K/V exchange hides behind the previous chunk's attention, except the
+    # first one; what attention cannot cover stays exposed as well.
+    t_ring = 3 * (cp - 1) * local_kv / links.group(cp, tp)
+    t_step = t_ring / (cp - 1)
+    return p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+
+
 def _stage_layers(layout: Layout, layers: int) -> list[float]:
     """Layers per pipeline stage (fractional when they do not split evenly and no split is given)."""
     pp = layout.pp
@@ -225,10 +273,12 @@ def estimate_throughput(
         eff_expert = (
             gemm_eff * p.expert_gemm_eff / (1 + g0 / ffn + p.expert_tokens_half / tokens_per_expert)
         )
-    # Flash attention's tiles shrink with the head width and, for sliding-window layers, with
-    # the window; the keys a query sees per CP rank bound the work per tile.
-    eff_attn = p.attn_eff / (1 + g0 / (seq_len / cp))
-    eff_window = p.attn_eff / (1 + g0 / min(work.window or seq_len, seq_len / cp))
+    # Flash attention's tiles shrink with the keys a query sees on this rank: a sliding
+    # window bounds them, ring CP splits them over the ranks, all-to-all CP does not (each rank
+    # gets whole sequences for a share of the heads).
+    keys = seq_len if layout.cp_comm_type == "a2a" else seq_len / cp
+    eff_attn = p.attn_eff / (1 + g0 / keys)
+    eff_window = p.attn_eff / (1 + g0 / min(work.window or seq_len, keys))
     flops_per_exp = gpu.bf16_flops_per_exp
     if not flops_per_exp:
         flops_per_exp = ASSUMED_FLOPS_PER_EXP
@@ -279,20 +329,7 @@ def estimate_throughput(
         t_tp_l = tp_bytes / links.group(tp, 1) * tp_exposed
     t_cp_l = 0.0
     if cp > 1:
-        if spec.is_mla:
-            kv_width = spec.num_attention_heads * (
-                (spec.qk_nope_head_dim or 0) + (spec.qk_rope_head_dim or 0) + (spec.v_head_dim or 0)
-            )
-        else:
-            kv_width = 2 * spec.num_key_value_heads * spec.head_dim
-        cp_bytes = (
-            3 * (cp - 1) * n_tok * kv_width * BF16_BYTES / tp * (counts.attention / per_layer)
-        )
-        t_cp = cp_bytes / links.group(cp, tp)
-        # The ring hides each K/V exchange behind the previous chunk's attention, except the
-        # first one; what attention cannot cover stays exposed as well.
-        t_step = t_cp / (cp - 1)
-        t_cp_l = p.cp_exposed * t_step + max(0.0, t_cp - t_step - t_attn_l)
+        t_cp_l = _cp_time(spec, layout, links, p, n_tok * counts.attention / per_layer, t_attn_l)
     t_ep_l = 0.0
     if spec.is_moe and ep > 1:
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep

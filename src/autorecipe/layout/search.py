@@ -193,11 +193,11 @@ def _gbs_for(s: _Search, dp: int) -> int:
 
 
 def _cp_comm_type(s: _Search, t: int, c: int) -> str | None:
-    """a2a (Ulysses) when the local heads split over CP and TP×CP stays inside the NVLink
-    domain, as most Bridge long-context recipes choose; p2p (ring) otherwise.
-
-    A pinned type (a recipe's) is kept while it is valid at this TP and CP: a recipe's
-    a2a chosen for TP=1 no longer splits the heads once TP grows."""
+    """p2p (ring), Megatron-Core's default and what 72 of the 95 context-parallel recipes of
+    Megatron-Bridge 0.6.2 run (19 pick a2a, 4 DSA ones allgather); a pinned type (a
+    recipe's) is kept while it is valid at this TP and CP: a recipe's a2a chosen for TP=1 no
+    longer splits the heads once TP grows. Whether a2a would be faster is the tuning step's
+    question (`advise.tuning`), not the enumeration's."""
     if c == 1:
         return None
     spec = s.spec
@@ -207,9 +207,6 @@ def _cp_comm_type(s: _Search, t: int, c: int) -> str | None:
     pinned = s.fixed.get("cp_comm_type")
     if pinned is not None and (pinned != "a2a" or heads_split):
         return pinned
-    inside = t * c <= s.gpu.nvlink_domain_size
-    if inside and heads_split and not spec.sliding_window:
-        return "a2a"
     return "p2p"
 
 
