@@ -23,6 +23,7 @@ from autorecipe.catalog import naming
 from autorecipe.catalog.spec import ModelSpec
 from autorecipe.errors import UserError
 from autorecipe.index.schema import Mode, Recipe, RecipeIndex
+from autorecipe.precision import canonical_precision
 
 # The seed's threshold: up to 8K the default recipes work; beyond, a long-context variant.
 LONG_CONTEXT = 8192
@@ -31,12 +32,6 @@ _SIZE = re.compile(r"(?<![a-z])(\d+(?:\.\d+)?)\s*([mbt])(?![a-z])", re.IGNORECAS
 _SCALE = {"m": 1e-3, "b": 1.0, "t": 1e3}
 
 # User precision names (DESIGN.md) -> the names recipe files encode.
-PRECISION_ALIASES: dict[str, set[str]] = {
-    "bf16": {"bf16"},
-    "fp8": {"fp8", "fp8cs", "fp8_cs", "fp8sc"},
-    "mxfp8": {"mxfp8", "fp8mx", "fp8_mx"},
-    "nvfp4": {"nvfp4", "fp4"},
-}
 
 
 def checkpoint_key(hf_id: str | None) -> str | None:
@@ -113,9 +108,12 @@ def public_name(target: Recipe, index: RecipeIndex) -> Recipe:
 
 
 def _precision_penalty(recipe: Recipe, wanted: str | None) -> int:
-    names = PRECISION_ALIASES.get(wanted or "bf16", {wanted})
-    have = (recipe.precision or "bf16").lower()
-    return 0 if have in names else 1
+    return 0 if recipe_precision(recipe) == (wanted or "bf16") else 1
+
+
+def recipe_precision(recipe: Recipe) -> str:
+    """The modelled precision a recipe trains in (bf16 when it names none)."""
+    return canonical_precision(recipe.precision or "bf16")
 
 
 def _gpu_type_penalty(recipe: Recipe, gpu_type: str) -> int:

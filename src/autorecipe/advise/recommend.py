@@ -23,21 +23,21 @@ from autorecipe.advise.adapt import (
 )
 from autorecipe.advise.check import check_recipe
 from autorecipe.advise.choose import (
-    PRECISION_ALIASES,
     Choice,
     Query,
     checkpoint_key,
     choose_recipe,
+    recipe_precision,
     recipe_seq_length,
 )
 from autorecipe.advise.datasets import choose_dataset
 from autorecipe.advise.moves import Move, classed, layout_moves
-from autorecipe.advise.tuning import Tuning, interleave
+from autorecipe.advise.tuning import Tuning, all_to_all_cp, interleave
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError, did_you_mean
-from autorecipe.estimate.throughput import estimate_throughput
+from autorecipe.estimate.throughput import PEAK_KEY, estimate_throughput
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Mode, Recipe, RecipeIndex
 from autorecipe.launch import (
@@ -54,6 +54,7 @@ from autorecipe.launch import (
 )
 from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.schema import Layout
+from autorecipe.precision import canonical_precision
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
 
 MODES: tuple[str, ...] = get_args(Mode)
@@ -202,11 +203,6 @@ def _known_gpu(name: str | None) -> GPUSpec | None:
         return resolve_gpu(name)
     except UserError:
         return None
-
-
-def _precision(recipe: Recipe) -> str:
-    have = (recipe.precision or "bf16").lower()
-    return next((name for name, spelled in PRECISION_ALIASES.items() if have in spelled), "bf16")
 
 
 def _overrides(
@@ -494,14 +490,17 @@ def recommend(
     if model is None or mode is None or gpu_type is None:
         raise UserError("--model, --mode and --gpu-type are required (or use --first-time)")
     checked_mode = _check_mode(mode)
-    if precision is not None and precision not in PRECISION_ALIASES:
-        raise UserError(
-            f"unknown precision {precision!r}; use one of: {', '.join(PRECISION_ALIASES)}"
-        )
+    if precision is not None:
+        precision = canonical_precision(precision)
     idx = load_index(index, provenance=False)
     launcher = launcher_for(idx.bridge_version)
     spec = resolve_model(model)
     gpu = resolve_gpu(gpu_type)
+    if precision is not None and not gpu.peak_tflops.get(PEAK_KEY[precision]):
+        raise UserError(
+            f"{gpu.key} has no {PEAK_KEY[precision]} tensor cores, so no {precision} recipe can "
+            "run on it; drop --precision (bf16) or pick a GPU that has them"
+        )
     if gpus is None:
         gpus = HGX_NODE_GPUS if first_time else 0
     if gpus < 1:
@@ -532,7 +531,15 @@ def recommend(
     recipe_seq = recipe_seq_length(recipe)
     seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
     target = _target(recipe, spec, gpu, query, seq)
-    tuned = interleave(target, adapted.layout) if adapted.layout else None
+    tuned = (
+        [
+            t
+            for t in (interleave(target, adapted.layout), all_to_all_cp(target, adapted.layout))
+            if t
+        ]
+        if adapted.layout
+        else []
+    )
     needs_weights = query.mode in ("sft", "peft") and not recipe.fields.get(PRETRAINED_KEY)
     how = pretrained_checkpoint_how(launcher) if needs_weights else None
     overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq, how)
@@ -601,7 +608,7 @@ def recommend(
             adapted.layout,
             gpu,
             seq_len=seq,
-            precision=_precision(recipe),
+            precision=recipe_precision(recipe),
             mode=query.mode,
             world_size=gpus,
             tokens=tokens,
@@ -645,7 +652,7 @@ def recommend(
         else None,
         benchmark=_benchmark(idx, choice, query, per_node),
         rules=_rules(spec, gpu, adapted.layout, gpus, seq, adapted) if adapted.layout else [],
-        tuning=[tuned] if tuned else [],
+        tuning=tuned,
         slurm_script=slurm_script(launcher, **command_args) if slurm else None,
     )
 
@@ -660,7 +667,7 @@ def _target(recipe: Recipe, spec: ModelSpec, gpu: GPUSpec, query: Query, recipe_
         gpu=gpu,
         seq_len=query.seq_len or recipe_seq,
         mode=query.mode,
-        precision=_precision(recipe),
+        precision=recipe_precision(recipe),
         knobs=recipe_knobs(recipe.fields),
         lora_rank=rank if isinstance(rank, int) and rank > 0 else 32,
     )

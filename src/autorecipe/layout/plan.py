@@ -22,10 +22,10 @@ from autorecipe.layout.search import (
     what_would_fit,
 )
 from autorecipe.layout.stages import decoder_layer_count, legal_split
+from autorecipe.precision import canonical_precision
 from autorecipe.result import Candidate, Change, Finding, RecipeRef
 
 MODES = ("pretrain", "sft", "peft")
-PRECISIONS = ("bf16", "fp8", "mxfp8", "nvfp4")
 RECOMPUTES = ("none", "selective", "full")
 DEFAULT_SEQ_LEN = 4096
 
@@ -154,7 +154,7 @@ def plan_layouts(
 ) -> PlanResult:
     """See autorecipe.api.plan."""
     _check_choice("mode", mode, MODES)
-    _check_choice("precision", precision, PRECISIONS)
+    precision = canonical_precision(precision)
     if gpus < 1:
         raise UserError(f"--gpus must be at least 1 (got {gpus}).")
     if top is not None and top < 1:
@@ -265,8 +265,8 @@ def estimate_layout(
 ) -> Candidate:
     """See autorecipe.api.estimate."""
     _check_choice("mode", mode, MODES)
-    _check_choice("precision", precision, PRECISIONS)
-    _check_choice("recompute", recompute, RECOMPUTES)
+    precision = canonical_precision(precision)
+    recompute = _check_choice("recompute", recompute.lower(), RECOMPUTES)
     spec, gpu = _resolve(model, gpu_type)
     for name, value in (
         ("-tp", tp),
