@@ -40,6 +40,9 @@ from autorecipe.errors import UserError
         ("llama31-405b", "meta-llama/Meta-Llama-3.1-405B"),
         ("llama32_1b", "meta-llama/Llama-3.2-1B"),
         ("qwen25-72b", "Qwen/Qwen2.5-72B"),
+        # another release from the same organisation: the hub id people copy
+        ("nvidia/NVIDIA-Nemotron-Nano-9B-v2", "nvidia/NVIDIA-Nemotron-Nano-9B-v2-Base"),
+        ("Qwen/Qwen3-8B-Base", "Qwen/Qwen3-8B"),
     ],
 )
 def test_names_as_typed_resolve(name, hf_id):
@@ -78,6 +81,12 @@ def test_unknown_name_lists_the_closest_and_how_to_pass_a_config():
     importlib.util.find_spec("huggingface_hub") is not None,
     reason="huggingface_hub installed: the hub path would go online",
 )
+def test_a_release_from_another_organisation_is_not_taken_for_the_catalog_model():
+    # a fine-tune may change the architecture: only the hub or its config.json can tell
+    with pytest.raises(UserError, match="not in the bundled catalog"):
+        resolve_model("someorg/NVIDIA-Nemotron-Nano-9B-v2")
+
+
 def test_hub_id_without_the_hub_extra_says_how_to_proceed():
     with pytest.raises(UserError, match=r"autorecipe\[hub\].*config.json"):
         resolve_model("some-org/some-unknown-model")

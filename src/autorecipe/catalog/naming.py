@@ -73,6 +73,18 @@ class NameIndex:
             hits = self._short.get(candidate)
             if hits:
                 return sorted(hits)
+        if "/" in name:
+            # Another release of a catalog model from the same organisation, e.g.
+            # "nvidia/NVIDIA-Nemotron-Nano-9B-v2" for the catalog's "...-9B-v2-Base".
+            org, tail = name.rsplit("/", 1)
+            same_org = {
+                i
+                for candidate in (key(tail), key(strip_release(tail)))
+                for i in self._short.get(candidate, ())
+                if i.lower().startswith(org.lower() + "/")
+            }
+            if same_org:
+                return sorted(same_org)
         # A prefix of one family's key, e.g. "qwen3 30b" for Qwen3-30B-A3B.
         prefixed = {i for s, ids in self._short.items() if s.startswith(k) for i in ids}
         return sorted(prefixed)
