@@ -53,6 +53,7 @@ from autorecipe.launch import (
     torchrun_command,
 )
 from autorecipe.layout.from_recipe import recipe_knobs
+from autorecipe.layout.plan import max_seq_len, refuse_long_seq
 from autorecipe.layout.schema import Layout
 from autorecipe.precision import canonical_precision
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
@@ -174,18 +175,6 @@ def _recipe_spec(hf_id: str) -> ModelSpec | None:
         return catalog_spec(hf_id)
     except UserError:
         return None
-
-
-def _max_seq(index: RecipeIndex, spec: ModelSpec) -> int | None:
-    """The longest context this model is trained at: its positions or its longest recipe."""
-    key = checkpoint_key(spec.hf_id)
-    shipped = [
-        s
-        for r in index.recipes
-        if key and checkpoint_key(r.hf_model_id) == key and (s := recipe_seq_length(r))
-    ]
-    known = [v for v in [spec.max_position_embeddings, *shipped] if v]
-    return max(known) if known else None
 
 
 def gpu_type_token(gpu: GPUSpec, index: RecipeIndex) -> str:
@@ -510,12 +499,8 @@ def recommend(
     )
     if per_node < 1:
         raise UserError(f"--gpus-per-node must be a positive whole number; got {per_node}")
-    limit = _max_seq(idx, spec)
-    if seq_len is not None and limit and seq_len > limit:
-        raise UserError(
-            f"--seq-len {seq_len} is over what {spec.hf_id or model} supports ({limit} tokens: "
-            "its max_position_embeddings or its longest shipped recipe); use at most that"
-        )
+    refuse_long_seq(seq_len, spec, model, idx)
+    limit = max_seq_len(idx, spec)
 
     query = Query(
         mode=checked_mode,

@@ -176,6 +176,12 @@ def read_source(source: str | Path) -> SourceTree:
     """Read a release from a checkout folder, a .whl file, or the word 'installed'."""
     if str(source) == "installed":
         return _read_dir(_installed_root())
+    if isinstance(source, str) and not source.strip():
+        # Path("") is ".": the error would name the current folder, not the empty argument
+        raise UserError(
+            "--source is empty; give a Megatron-Bridge checkout, a megatron_bridge-*.whl "
+            "file, or 'installed'."
+        )
     path = Path(source)
     if path.is_dir():
         return _read_dir(path)

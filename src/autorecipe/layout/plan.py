@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
 from autorecipe.estimate.memory import DEFAULT_KNOBS
+from autorecipe.index.schema import Recipe, RecipeIndex
 from autorecipe.layout.from_recipe import RecipeLayout, recipe_layout
 from autorecipe.layout.rules import check_layout
 from autorecipe.layout.schema import Layout
@@ -119,11 +120,54 @@ def _resolve(model: str, gpu_type: str) -> tuple[ModelSpec, GPUSpec]:
     return resolve_model(model), resolve_gpu(gpu_type)
 
 
-def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], RecipeLayout]:
-    """The layout factors a recipe pins (from the bundled index), and its whole layout."""
+def max_seq_len(index: RecipeIndex, spec: ModelSpec) -> int | None:
+    """The longest context this model is trained at: its positions or its longest recipe."""
+    from autorecipe.advise.choose import checkpoint_key, recipe_seq_length
+
+    key = checkpoint_key(spec.hf_id)
+    shipped = [
+        s
+        for r in index.recipes
+        if key and checkpoint_key(r.hf_model_id) == key and (s := recipe_seq_length(r))
+    ]
+    known = [v for v in [spec.max_position_embeddings, *shipped] if v]
+    return max(known) if known else None
+
+
+def refuse_long_seq(
+    seq_len: int | None, spec: ModelSpec, model: str, index: RecipeIndex | None = None
+) -> None:
+    """UserError when `seq_len` is over the model's longest context (`max_seq_len`): the
+    same answer from plan, estimate and recommend. The index is read only when the
+    request is over max_position_embeddings (a shipped recipe may go further)."""
+    if seq_len is None or (
+        spec.max_position_embeddings and seq_len <= spec.max_position_embeddings
+    ):
+        return
+    if index is None:
+        from autorecipe.index.load import load_index
+
+        index = load_index(provenance=False)
+    limit = max_seq_len(index, spec)
+    if limit and seq_len > limit:
+        raise UserError(
+            f"--seq-len {seq_len} is over what {spec.hf_id or model} supports ({limit} tokens: "
+            "its max_position_embeddings or its longest shipped recipe); use at most that"
+        )
+
+
+def _recipe_pins(
+    recipe: str, spec: ModelSpec, model: str
+) -> tuple[RecipeRef, dict[str, Any], RecipeLayout]:
+    """The layout factors a recipe pins (from the bundled index), and its whole layout.
+
+    The recipe must be one for `spec`'s checkpoint; a config.json model (no hub id) may
+    borrow the recipe of a catalog model of the same architecture (model_type)."""
     from autorecipe.index.load import find_recipe, load_index
 
-    found = find_recipe(load_index(), recipe)
+    index = load_index()
+    found = find_recipe(index, recipe)
+    _same_model(found, spec, model, index)
     own = recipe_layout(found)
     lo = own.layout
     pins = {"tp": lo.tp, "pp": lo.pp, "cp": lo.cp, "mbs": lo.mbs}
@@ -131,6 +175,37 @@ def _recipe_pins(recipe: str) -> tuple[RecipeRef, dict[str, Any], RecipeLayout]:
         pins |= {"ep": lo.ep, "etp": lo.etp}
     ref = RecipeRef(name=found.name, kind=found.kind, alias_of=found.alias_of)
     return ref, pins, own
+
+
+def _same_model(found: Recipe, spec: ModelSpec, model: str, index: RecipeIndex) -> None:
+    from autorecipe.advise.choose import checkpoint_key
+
+    theirs = found.hf_model_id
+    if not theirs:
+        return  # the index does not say which checkpoint the recipe builds
+    if spec.hf_id:
+        key = checkpoint_key(spec.hf_id)
+        if key == checkpoint_key(theirs):
+            return
+        own = sorted(
+            r.name
+            for r in index.recipes
+            if r.kind == "library" and checkpoint_key(r.hf_model_id) == key
+        )
+        some = f" (e.g. {', '.join(own[:3])})" if own else " (the index has none)"
+        raise UserError(
+            f"--recipe {found.name} is a recipe for {theirs}, not {spec.hf_id}; give a recipe "
+            f"of {spec.hf_id}{some}, or drop --recipe"
+        )
+    from autorecipe.catalog.models import catalog_entries, catalog_spec
+
+    other = catalog_spec(theirs) if theirs in catalog_entries() else None
+    if other is None or other.model_type == spec.model_type:
+        return
+    raise UserError(
+        f"--recipe {found.name} is a recipe for {theirs} ({other.model_type}), but {model} is "
+        f"a {spec.model_type} model; give a recipe of a {spec.model_type} model, or drop --recipe"
+    )
 
 
 def _rejections(items: list[Rejection]) -> list[dict[str, Any]]:
@@ -165,9 +240,10 @@ def plan_layouts(
         # checked before the defaults: 0 is a typo, not a request for the default
         raise UserError(f"--seq-len must be at least 1 (got {seq_len}); omit it for the default.")
     spec, gpu = _resolve(model, gpu_type)
+    refuse_long_seq(seq_len, spec, model)
     ref, pins, knobs = None, {}, DEFAULT_KNOBS
     if recipe:
-        ref, pins, own = _recipe_pins(recipe)
+        ref, pins, own = _recipe_pins(recipe, spec, model)
         global_batch_size = global_batch_size or own.layout.gbs
         seq_len = seq_len or own.seq_len
         knobs = own.knobs
@@ -289,11 +365,12 @@ def estimate_layout(
             f"TP×PP×CP = {tp}×{pp}×{cp} = {mp} does not divide {gpus} GPUs, so DP is not an "
             f"integer; choose factors whose product divides {gpus}."
         )
+    refuse_long_seq(seq_len, spec, model)
     dp = gpus // mp
     # Bridge >= 0.6: ETP defaults to 1 when EP > 1, else to TP
     etp = etp if etp is not None else (1 if ep > 1 else tp)
-    if not spec.is_moe and ep == 1:
-        etp = 1
+    if not spec.is_moe and ep == 1 and etp in (1, tp):
+        etp = 1  # ETP at its default is moot without experts; any other is ep_requires_moe's
     gbs = gbs if gbs is not None else -(-DEFAULT_GBS[mode] // (mbs * dp)) * mbs * dp
     layout = Layout(
         tp=tp, pp=pp, vp=vp if vp and vp > 1 else None, cp=cp, ep=ep, etp=etp, dp=dp,

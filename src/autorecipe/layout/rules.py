@@ -474,8 +474,9 @@ def ep_requires_moe(ctx: LayoutContext) -> Violation | None:
     return _v(
         "ep_requires_moe",
         "error",
-        f"EP={lo.ep} / ETP={lo.etp} on a dense model (no num_moe_experts).",
-        "Set EP=1 and ETP=1.",
+        f"EP={lo.ep} / ETP={lo.etp} on a dense model: "
+        f"{ctx.spec.hf_id or 'it'} has no experts (no num_moe_experts) for EP/ETP to split.",
+        "Set EP=1 and ETP=1 (or leave them unset).",
     )
 
 

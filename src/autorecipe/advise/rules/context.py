@@ -12,6 +12,7 @@ from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.index.fields import field_key, override_path
+from autorecipe.index.names import precision_of_preset
 from autorecipe.index.schema import DatasetPreset, Recipe
 from autorecipe.layout.from_recipe import pipeline_layout_text
 from autorecipe.layout.schema import Layout
@@ -171,7 +172,12 @@ class CheckContext:
             return "nvfp4"
         if self.get("model.fp8") or self.get("mixed_precision.fp8"):
             return "mxfp8" if recipe == "mxfp8" else "fp8"
-        named = (self.recipe.precision if self.recipe else None) or ""
+        preset = self.get("mixed_precision")
+        if self.overridden("mixed_precision") and isinstance(preset, str):
+            # `mixed_precision=<preset>` replaces the recipe's whole precision config
+            named = precision_of_preset(preset) or ""
+        else:
+            named = (self.recipe.precision if self.recipe else None) or ""
         for key in ("nvfp4", "mxfp8", "fp8"):
             if key in named.lower():
                 return key

@@ -359,3 +359,101 @@ def fp8_rank_tokens(ctx: CheckContext) -> list[Hit]:
             {"dataset.seq_length": ctx.seq_len + (-ctx.seq_len) % step},
         )
     ]
+
+
+# Bridge 0.6.2's registry of precision presets (training/mixed_precision.py, every
+# @register function; the hyphenated spellings are registered too).
+# get_mixed_precision_config turns "-" into "_" and looks the name up, case as given.
+MIXED_PRECISION_PRESETS = (
+    "bf16_mixed",
+    "fp16_mixed",
+    "bf16_with_fp8_delayed_scaling_mixed",
+    "fp16_with_fp8_delayed_scaling_mixed",
+    "bf16_with_mxfp8_mixed",
+    "fp16_with_mxfp8_mixed",
+    "bf16_with_fp8_current_scaling_mixed",
+    "nemotron_h_bf16_with_fp8_current_scaling_mixed",
+    "nanov2_bf16_with_fp8_current_scaling_mixed",
+    "fp16_with_fp8_current_scaling_mixed",
+    "bf16_with_fp8_subchannel_scaling_mixed",
+    "fp16_with_fp8_subchannel_scaling_mixed",
+    "bf16_with_nvfp4_mixed",
+    "nemotron_3_super_bf16_with_nvfp4_mixed",
+    "nemotron_3_ultra_bf16_with_nvfp4_mixed",
+)
+PEFT_SCHEMES = ("lora", "dora")  # recipes/utils/dataset_utils.py default_peft_config
+
+
+@rule(
+    "AR312",
+    "A mixed_precision or peft override Bridge cannot use",
+    "error",
+    """`mixed_precision=NAME` must name one of Bridge's precision presets: at launch
+    runtime_config_update calls get_mixed_precision_config(NAME), which raises
+    "Unknown mixed-precision recipe" for any other name (0.6.2 training/mixed_precision.py,
+    MIXED_PRECISION_RECIPES; '-' may stand for '_', the case must match). `peft` as an
+    override is kept as given: only a recipe function turns a scheme name ('lora',
+    'dora', 'none') into an adapter (recipes/utils/dataset_utils.py default_peft_config);
+    run_recipe.py's Hydra overrides (training/utils/omegaconf_utils.py _apply_overrides)
+    set the string itself, and the PEFT hook then calls it as an adapter. So `peft=null`
+    (train all weights) is the only scheme-level override that launches; LoRA or DoRA
+    come from a *_peft_config recipe.""",
+)
+def unknown_preset(ctx: CheckContext) -> list[Hit]:
+    hits = []
+    preset = ctx.overrides.get("mixed_precision")
+    if isinstance(preset, str) and preset.replace("-", "_") not in MIXED_PRECISION_PRESETS:
+        close = [p for p in MIXED_PRECISION_PRESETS if p == preset.replace("-", "_").lower()]
+        hint = close[0] if close else "bf16_mixed"
+        hits.append(
+            Hit(
+                f"mixed_precision={preset} is not a Megatron-Bridge precision preset, so Bridge "
+                f"raises at launch; use one of {', '.join(MIXED_PRECISION_PRESETS)} "
+                "(or drop the override to keep the recipe's).",
+                {"mixed_precision": hint},
+            )
+        )
+    peft = ctx.overrides.get("peft")
+    if isinstance(peft, str):
+        if peft.lower() in PEFT_SCHEMES:
+            why = (
+                f"peft={peft} names a scheme, but as an override Bridge keeps the string and "
+                "fails when it applies it as an adapter; start from a *_peft_config recipe "
+                f"(it builds {'LoRA' if peft.lower() == 'lora' else 'DoRA'}), or peft=null "
+                "to train all weights."
+            )
+        else:
+            why = (
+                f"peft={peft} is not a PEFT scheme (Bridge knows {', '.join(PEFT_SCHEMES)} or "
+                "none), and as an override any string fails at launch; use peft=null to train "
+                "all weights, or a *_peft_config recipe for LoRA/DoRA."
+            )
+        hits.append(Hit(why, {"peft": None}))
+    return hits
+
+
+@rule(
+    "AR313",
+    "FP8 on a GPU without FP8 tensor cores",
+    "error",
+    """FP8 training (any FP8 preset, and MXFP8/NVFP4 with it) needs FP8 tensor cores, which
+    start with Hopper (and Ada): Transformer Engine checks the device before the first FP8
+    GEMM (check_fp8_support, compute capability 8.9+) and raises on an Ampere GPU such as
+    the A100, which the GPU catalog lists with no FP8 peak. Fired only for a catalog GPU
+    whose architecture is known and has no FP8 peak (not for preliminary or custom GPUs).
+    MXFP8 and NVFP4 on Hopper are not flagged: Bridge 0.6.2 ships H100 recipes with both
+    (e.g. llama3_8b_pretrain_2gpu_h100_fp8mx_config). The fix is bf16_mixed, or a Hopper
+    or newer GPU.""",
+)
+def fp8_needs_hopper(ctx: CheckContext) -> list[Hit]:
+    gpu = ctx.gpu
+    if ctx.precision == "bf16" or gpu.peak_tflops.get("fp8") or gpu.preliminary or not gpu.arch:
+        return []
+    return [
+        Hit(
+            f"{ctx.precision} on {gpu.key} ({gpu.arch}): FP8 needs Hopper or newer tensor "
+            "cores, so Transformer Engine raises at launch; use mixed_precision=bf16_mixed, "
+            "or an H100/H200/B200-class GPU.",
+            {"mixed_precision": "bf16_mixed"},
+        )
+    ]
