@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -34,7 +35,11 @@ def test_plan_json_candidates_best_first():
         }  # fmt: skip
         assert c["memory"]["fits"] is True
     speeds = [c["throughput"]["tokens_per_sec_per_gpu"] for c in cands if c["throughput"]]
-    assert speeds == sorted(speeds, reverse=True)
+    # fastest first, except within the planner's speed tie band (seed preferences decide)
+    from autorecipe.layout.search import SPEED_TIE_TOLERANCE
+
+    for faster, slower in itertools.pairwise(speeds):
+        assert faster >= slower / (1 + 2 * SPEED_TIE_TOLERANCE), speeds
 
 
 def test_plan_table_and_nothing_fits_explanation():

@@ -410,3 +410,36 @@ def test_cp_all_to_all_pays_for_leaving_the_nvlink_domain(llama8b, h100):
         estimate_throughput(llama8b, hier, small_domain, **kw).breakdown["cp_comm"]
         < across.breakdown["cp_comm"]
     )
+
+
+def test_recipe_overlaps_are_read_as_bridge_resolves_them():
+    # the SFT recipe turns the DDP overlaps off and leaves comm_overlap None (no TP overlap);
+    # the pretrain recipe sets a CommOverlapConfig with tp_comm_overlap and the DDP overlaps
+    from autorecipe.index.load import load_index
+    from autorecipe.layout.from_recipe import recipe_knobs
+
+    by_name = {r.name: r for r in load_index("0.6.2").recipes}
+    sft = recipe_knobs(by_name["llama3_70b_sft_config"].fields).overlap()
+    assert sft == {
+        "tp_comm_overlap": False,
+        "ep_comm_overlap": False,
+        "overlap_grad_reduce": False,
+        "overlap_param_gather": False,
+    }
+    pretrain = recipe_knobs(by_name["llama3_70b_pretrain_config"].fields).overlap()
+    assert pretrain["tp_comm_overlap"] and pretrain["overlap_grad_reduce"]
+
+
+def test_recommend_estimates_with_the_recipes_own_overlaps():
+    # Llama 3 70B SFT turns off the DDP overlaps and sets no TP overlap: its TP traffic is
+    # fully exposed, where a plain estimate of the same layout assumes the overlaps on
+    from autorecipe import api
+
+    rec = api.recommend("llama3-70b", "sft", 16, "h100")
+    assert rec.recipe.name.startswith("llama3_70b_sft") and rec.layout.tp > 1
+    plain = estimate_throughput(
+        resolve_model("meta-llama/Meta-Llama-3-70B"), rec.layout, resolve_gpu("H100"),
+        seq_len=rec.seq_length,
+        precision="bf16", mode="sft", world_size=16,
+    )  # fmt: skip
+    assert rec.throughput.breakdown["tp_comm"] > 2 * plain.breakdown["tp_comm"]

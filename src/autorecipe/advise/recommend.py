@@ -597,7 +597,7 @@ def recommend(
             mode=query.mode,
             world_size=gpus,
             tokens=tokens,
-            overlap={"ep_comm_overlap": target.knobs.ep_overlap},
+            overlap=target.knobs.overlap(),
         )
         if adapted.layout and adapted.memory
         else None,

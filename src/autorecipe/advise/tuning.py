@@ -56,7 +56,7 @@ def _throughput(target: Target, lo: Layout) -> Throughput:
     return estimate_throughput(
         target.spec, lo, target.gpu, seq_len=target.seq_len, precision=target.precision,
         mode=target.mode, world_size=target.world,
-        overlap={"ep_comm_overlap": target.knobs.ep_overlap},
+        overlap=target.knobs.overlap(),
     )  # fmt: skip
 
 

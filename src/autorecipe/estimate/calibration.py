@@ -12,12 +12,13 @@ import csv
 import math
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.estimate.memory import DEFAULT_KNOBS, Knobs
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.estimate.throughput_params import ThroughputParams
 from autorecipe.layout.schema import Layout
@@ -72,8 +73,9 @@ class CalibrationRow:
     world_size: int
     measured: float  # tokens/s/GPU
     published_tflops: float | None
-    # Whether the run overlapped the EP all-to-all (its recipe's setting; None: not known).
-    ep_overlap: bool | None = None
+    # The settings of the recipe named for the run beyond the layout (overlaps, dtypes); None:
+    # no such recipe (Megatron-Core's defaults and Bridge's performance-recipe overlaps).
+    knobs: Knobs | None = None
 
     @property
     def case(self) -> tuple[str, int, str, str, int, str]:
@@ -178,7 +180,7 @@ def predict(row: CalibrationRow, params: ThroughputParams | None = None) -> floa
         mode=row.mode,
         world_size=row.world_size,
         params=params,
-        overlap={"ep_comm_overlap": bool(row.ep_overlap)},
+        overlap=(row.knobs or DEFAULT_KNOBS).overlap(),
     ).tokens_per_sec_per_gpu
 
 
@@ -230,11 +232,19 @@ def _shape(layout: Layout) -> tuple:
     return (layout.tp, layout.pp, layout.vp or 1, layout.cp, layout.ep, layout.mbs)
 
 
+def _overlaps_only(knobs: Knobs | None) -> Knobs:
+    """The row recipe's overlaps on the planner's default memory settings: layouts are
+    ranked as `plan` ranks them for a user who names no recipe, run as NVIDIA ran them."""
+    if knobs is None:
+        return DEFAULT_KNOBS
+    names = ("ep_overlap", "tp_comm_overlap", "overlap_grad_reduce", "overlap_param_gather")
+    return replace(DEFAULT_KNOBS, **{name: getattr(knobs, name) for name in names})
+
+
 def published_rank(row: CalibrationRow) -> PublishedRank:
     """Where the published layout lands among the layouts the planner enumerates for its
     case, ordered as the planner orders them (`rank_key`: speed in tie bands, then the seed's
     preferences; memory peaks aside, which a published layout we did not enumerate lacks)."""
-    from autorecipe.estimate.memory import Knobs
     from autorecipe.layout.search import enumerate_layouts, seed_key, speed_band
 
     found = enumerate_layouts(
@@ -245,7 +255,7 @@ def published_rank(row: CalibrationRow) -> PublishedRank:
         mode=row.mode,
         gbs=row.layout.gbs,
         precision=row.precision,
-        knobs=Knobs(ep_overlap=bool(row.ep_overlap)),
+        knobs=_overlaps_only(row.knobs),
     )
     ours = predict(row)
     others = [

@@ -521,6 +521,20 @@ class Knobs:
     ep_overlap: bool = False
     # model.microbatch_group_size_per_vp_stage (None: PP), which sets the interleaved warm-up
     vp_group: int | None = None
+    # The other communication overlaps, for the throughput model only. Without a recipe, what
+    # Bridge's performance recipes enable; a recipe's own values otherwise.
+    tp_comm_overlap: bool = True
+    overlap_grad_reduce: bool = True
+    overlap_param_gather: bool = True
+
+    def overlap(self) -> dict[str, bool]:
+        """The overlap switches of `estimate_throughput`."""
+        return {
+            "tp_comm_overlap": self.tp_comm_overlap,
+            "ep_comm_overlap": self.ep_overlap,
+            "overlap_grad_reduce": self.overlap_grad_reduce,
+            "overlap_param_gather": self.overlap_param_gather,
+        }
 
 
 DEFAULT_KNOBS = Knobs()

@@ -144,7 +144,7 @@ def published_fit(row: CalibrationRow, index: Any) -> PublishedFit:
 
 def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[CalibrationRow]:
     """The rows with settings the tables leave out, from the shipped benchmark recipe named
-    for the run: whether it overlaps the EP all-to-all and, where that recipe has the row's
+    for the run: its overlaps and dtypes (`Knobs`) and, where that recipe has the row's
     PP, a blank VP (the 26.02 tables leave it out).
 
     Example:
@@ -163,7 +163,7 @@ def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[Calibra
         if layout.vp is None and layout.pp > 1 and own.layout.pp == layout.pp:
             # as row_setup does for memory: a blank VP is the named recipe's at the same PP
             layout = layout.model_copy(update={"vp": own.layout.vp})
-        out.append(replace(row, layout=layout, ep_overlap=own.knobs.ep_overlap))
+        out.append(replace(row, layout=layout, knobs=own.knobs))
     return out
 
 

@@ -128,7 +128,10 @@ def recipe_layout(recipe: Any) -> RecipeLayout:
 
 
 def recipe_knobs(f: dict[str, Any]) -> Knobs:
-    """Memory-relevant settings beyond the layout, as the recipe resolves them in Bridge."""
+    """Settings beyond the layout that change memory or speed, as the recipe resolves them
+    in Bridge. An overlap the recipe leaves unset is off: TransformerConfig.tp_comm_overlap
+    and the DDP config's overlap_grad_reduce / overlap_param_gather default to False, and
+    Bridge applies no CommOverlapConfig when comm_overlap is None."""
     # Bridge's mixed-precision config overrides the DDP field when it sets one
     fp32_grads = f.get(
         "mixed_precision.grad_reduce_in_fp32", f.get("ddp.grad_reduce_in_fp32", True)
@@ -170,6 +173,13 @@ def recipe_knobs(f: dict[str, Any]) -> Knobs:
         else (),
         ep_overlap=f.get("comm_overlap.overlap_moe_expert_parallel_comm") is True,
         vp_group=_int(f, "model.microbatch_group_size_per_vp_stage"),
+        tp_comm_overlap=f.get("comm_overlap.tp_comm_overlap") is True,
+        overlap_grad_reduce=f.get("overlap_grad_reduce", f.get("comm_overlap.overlap_grad_reduce"))
+        is True,
+        overlap_param_gather=f.get(
+            "overlap_param_gather", f.get("comm_overlap.overlap_param_gather")
+        )
+        is True,
     )
 
 
