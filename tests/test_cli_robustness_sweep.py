@@ -6,32 +6,14 @@ codes and the one-line form are what a shell sees."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+
+from cli_entry import one_line_error, run_cli
 
 ESTIMATE = ["estimate", "--model", "llama3-8b", "--gpus", "8", "--gpu-type", "h100"]
 PLAN = ["plan", "--model", "llama3-8b", "--gpus", "8", "--gpu-type", "h100"]
 CHECK_MOE = ["check", "--recipe", "qwen3_30b_a3b_pretrain_config"]
 CHECK_DENSE = ["check", "--recipe", "llama3_8b_pretrain_config"]
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AUTORECIPE_INDEX", "AUTORECIPE_DEBUG")}
-    code = "from autorecipe.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
-    )
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("autorecipe: error: "), proc.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 @pytest.mark.parametrize(
@@ -54,7 +36,7 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None
     ],
 )
 def test_layout_inputs(args, words):
-    _one_line_error(_run(*args), *words)
+    one_line_error(run_cli(*args), *words)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +50,7 @@ def test_layout_inputs(args, words):
     ],
 )
 def test_token_budget(tokens, words):
-    _one_line_error(_run(*ESTIMATE, "--tokens", tokens), *words)
+    one_line_error(run_cli(*ESTIMATE, "--tokens", tokens), *words)
 
 
 @pytest.mark.parametrize(
@@ -88,8 +70,8 @@ def test_token_budget(tokens, words):
     ],
 )
 def test_custom_gpu(gpu, words):
-    _one_line_error(_run("gpus", gpu), *words)
-    _one_line_error(_run(*PLAN[:5], "--gpu-type", gpu), *words)
+    one_line_error(run_cli("gpus", gpu), *words)
+    one_line_error(run_cli(*PLAN[:5], "--gpu-type", gpu), *words)
 
 
 @pytest.mark.parametrize(
@@ -102,14 +84,14 @@ def test_custom_gpu(gpu, words):
     ],
 )
 def test_check_zero_factor_is_a_finding(override):
-    proc = _run(*CHECK_MOE, override)
+    proc = run_cli(*CHECK_MOE, override)
     assert proc.returncode == 1, proc.stderr
     assert "AR100" in proc.stdout and "internal error" not in proc.stderr
 
 
 def test_check_negative_seq_length_is_a_finding():
     # was exit 3: the square root of a negative sequence length
-    proc = _run(*CHECK_DENSE, "dataset.seq_length=-2")
+    proc = run_cli(*CHECK_DENSE, "dataset.seq_length=-2")
     assert proc.returncode == 1, proc.stderr
     assert "AR100" in proc.stdout and "seq_len=-2" in proc.stdout
 
@@ -125,14 +107,14 @@ def test_check_negative_seq_length_is_a_finding():
     ],
 )
 def test_check_override_grammar(override, words):
-    proc = _run(*CHECK_DENSE, override)
-    _one_line_error(proc, *words)
+    proc = run_cli(*CHECK_DENSE, override)
+    one_line_error(proc, *words)
     assert "Lexer" not in proc.stderr
 
 
 def test_check_unknown_kind():
     # said "no foo recipe named 'llama3_8b_pretrain_config'"
-    _one_line_error(_run(*CHECK_DENSE, "--kind", "foo"), "unknown kind 'foo'", "library")
+    one_line_error(run_cli(*CHECK_DENSE, "--kind", "foo"), "unknown kind 'foo'", "library")
 
 
 @pytest.mark.parametrize(
@@ -147,13 +129,13 @@ def test_check_unknown_kind():
     ],
 )
 def test_usage_errors_are_one_line(args, words):
-    _one_line_error(_run(*args), *words)
+    one_line_error(run_cli(*args), *words)
 
 
 def test_help_and_exit_codes_unchanged():
-    assert _run("--help").returncode == 0
-    assert _run("plan", "-h").stdout.startswith("Usage: ")
-    bare = _run()
+    assert run_cli("--help").returncode == 0
+    assert run_cli("plan", "-h").stdout.startswith("Usage: ")
+    bare = run_cli()
     assert bare.returncode == 2 and "Commands:" in bare.stderr + bare.stdout
     # `check` with an error finding still exits 1 (typer.Exit through the entry point)
-    assert _run(*CHECK_DENSE, "model.tensor_model_parallel_size=0").returncode == 1
+    assert run_cli(*CHECK_DENSE, "model.tensor_model_parallel_size=0").returncode == 1

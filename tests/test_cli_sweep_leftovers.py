@@ -7,34 +7,15 @@ each with a case that fires and one that stays quiet."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from autorecipe import api
+from cli_entry import one_line_error, run_cli
 
 ESTIMATE = ["estimate", "--model", "llama3-8b", "--gpus", "8", "--gpu-type", "h100"]
 PLAN = ["plan", "--model", "llama3-8b", "--gpus", "8", "--gpu-type", "h100"]
 LLAMA_LIMIT = "131072"  # Llama 3 8B: its longest shipped recipe (128K)
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AUTORECIPE_INDEX", "AUTORECIPE_DEBUG")}
-    code = "from autorecipe.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
-    )
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("autorecipe: error: "), proc.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def _ids(recipe: str, overrides: list[str], **options) -> dict[str, str]:
@@ -81,7 +62,9 @@ def test_known_precision_or_peft_is_quiet(recipe, override):
 
 
 def test_check_cli_exits_nonzero_on_unknown_precision():
-    proc = _run("check", "--recipe", "llama3_8b_pretrain_config", "mixed_precision=nope", "--json")
+    proc = run_cli(
+        "check", "--recipe", "llama3_8b_pretrain_config", "mixed_precision=nope", "--json"
+    )
     assert proc.returncode != 0, proc.stdout[-500:]
     ids = [f["id"] for f in json.loads(proc.stdout)["findings"]]
     assert "AR312" in ids
@@ -125,8 +108,8 @@ def test_fp8_rule_quiet(overrides, gpu_type):
 
 @pytest.mark.parametrize("command", [PLAN, ESTIMATE])
 def test_seq_len_over_the_model_limit(command):
-    _one_line_error(
-        _run(*command, "--seq-len", "10000000"),
+    one_line_error(
+        run_cli(*command, "--seq-len", "10000000"),
         "--seq-len 10000000 is over what meta-llama/Meta-Llama-3-8B supports",
         LLAMA_LIMIT,
         "use at most that",
@@ -138,19 +121,19 @@ def test_seq_len_at_the_limit_is_accepted():
 
 
 def test_recommend_keeps_the_same_wording():
-    proc = _run(
+    proc = run_cli(
         "recommend", "--model", "llama3-8b", "--mode", "pretrain", "--gpus", "8",
         "--gpu-type", "h100", "--seq-len", "10000000",
     )  # fmt: skip
-    _one_line_error(proc, "is over what meta-llama/Meta-Llama-3-8B supports", LLAMA_LIMIT)
+    one_line_error(proc, "is over what meta-llama/Meta-Llama-3-8B supports", LLAMA_LIMIT)
 
 
 # --- 4. plan --recipe of another model -------------------------------------------------
 
 
 def test_plan_refuses_a_recipe_for_another_model():
-    _one_line_error(
-        _run(*PLAN, "--recipe", "qwen3_30b_a3b_pretrain_config"),
+    one_line_error(
+        run_cli(*PLAN, "--recipe", "qwen3_30b_a3b_pretrain_config"),
         "qwen3_30b_a3b_pretrain_config is a recipe for Qwen/Qwen3-30B-A3B",
         "not meta-llama/Meta-Llama-3-8B",
         "llama3_8b_",
@@ -182,9 +165,9 @@ def test_plan_accepts_a_config_json_of_the_same_architecture(tmp_path):
     result = api.plan(str(path), gpus=8, gpu_type="h100", recipe="llama3_8b_pretrain_config")
     assert result.candidates
     # another architecture's recipe is still refused
-    proc = _run("plan", "--model", str(path), "--gpus", "8", "--gpu-type", "h100",
+    proc = run_cli("plan", "--model", str(path), "--gpus", "8", "--gpu-type", "h100",
                 "--recipe", "qwen3_30b_a3b_pretrain_config")  # fmt: skip
-    _one_line_error(proc, "is a recipe for Qwen/Qwen3-30B-A3B", "a llama model")
+    one_line_error(proc, "is a recipe for Qwen/Qwen3-30B-A3B", "a llama model")
 
 
 # --- 5. ETP/EP on a dense model --------------------------------------------------------
@@ -192,8 +175,8 @@ def test_plan_accepts_a_config_json_of_the_same_architecture(tmp_path):
 
 @pytest.mark.parametrize(("flag", "value"), [("-etp", "3"), ("-etp", "2"), ("-ep", "2")])
 def test_expert_parallel_on_a_dense_model(flag, value):
-    _one_line_error(
-        _run(*ESTIMATE, flag, value), "on a dense model", "has no experts", "Set EP=1 and ETP=1"
+    one_line_error(
+        run_cli(*ESTIMATE, flag, value), "on a dense model", "has no experts", "Set EP=1 and ETP=1"
     )
 
 
@@ -207,5 +190,5 @@ def test_etp_at_its_default_on_a_dense_model_is_accepted():
 
 @pytest.mark.parametrize("source", ["", "  "])
 def test_index_build_empty_source(source):
-    line = _one_line_error(_run("index", "build", "--source", source), "--source is empty")
+    line = one_line_error(run_cli("index", "build", "--source", source), "--source is empty")
     assert ". is not" not in line

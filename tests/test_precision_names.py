@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +10,7 @@ from typer.testing import CliRunner
 from autorecipe.cli import app
 from autorecipe.errors import UserError
 from autorecipe.precision import canonical_precision
+from cli_entry import run_cli
 
 runner = CliRunner()
 
@@ -59,10 +58,5 @@ def test_recommend_takes_the_recipe_spelling_and_refuses_what_the_gpu_lacks():
     fp8 = _json([*base, "--gpu-type", "h100", "--precision", "FP8-CS"])
     assert "fp8" in fp8["recipe"]["name"] or "low_precision" in fp8["recipe"]["name"]
     # through the real entry point: a UserError is one line on stderr, exit 2
-    proc = subprocess.run(
-        [sys.executable, "-c", "from autorecipe.cli import main; main()", *base,
-         "--gpu-type", "a100", "--precision", "fp8"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == 2, proc.stderr
+    proc = run_cli(*base, "--gpu-type", "a100", "--precision", "fp8")
     assert "no fp8 tensor cores" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
