@@ -6,12 +6,15 @@ The model, per pipeline stage and microbatch (forward + backward):
   layout produces shrink (hidden/TP, expert FFN/ETP, tokens per microbatch, tokens per
   expert); core attention at the bf16 peak (flash attention is bf16 in FP8 runs too), less
   efficient for short windows, plus its softmax exponentials at the GPU's special-function
-  rate (the tensor cores wait for them; narrow heads pay most); element-wise work as HBM traffic; a host cost
-  per layer (launches, MoE token-count syncs) that sets the pace only when it exceeds the
-  layer's GPU time (the host otherwise runs ahead); logits on the last stage; recompute re-runs the forward; PEFT skips base weight-grads.
-- exposed communication: TP/SP all-gather + reduce-scatter, CP ring exchange of K/V (hidden
-  behind attention where it can be), EP all-to-all (NVLink inside the domain, the network
-  beyond it), PP point-to-point. Each is bytes / achieved bandwidth x an exposed fraction.
+  rate (the tensor cores wait for them; narrow heads pay most); element-wise work as HBM
+  traffic; a host cost per layer (launches, MoE token-count syncs) that sets the pace only
+  when it exceeds the layer's GPU time (the host otherwise runs ahead); logits on the last
+  stage; recompute re-runs the forward; PEFT skips base weight-grads.
+- exposed communication: TP/SP all-gather + reduce-scatter, CP by its type (the ring's K/V
+  exchange hidden behind attention where it can be, all-to-all and all-gather exposed), EP
+  all-to-all (NVLink inside the domain, the network beyond it; overlapped only where the
+  recipe turns it on and Megatron-Core can run it), PP point-to-point. Each is bytes /
+  achieved bandwidth x an exposed fraction.
 - the step: (M + (PP-1)/VP) x the slowest stage's microbatch (the bubble), plus the DP
   gradient reduce-scatter / parameter all-gather not hidden behind the last microbatch,
   plus the optimizer step.
@@ -138,13 +141,24 @@ def _cp_time(
         q_width = o_width = heads * spec.head_dim
         kv_width = 2 * kv_heads * spec.head_dim
     local_kv = n_tok * kv_width * BF16_BYTES / tp  # this rank's K and V
-    if kind == "a2a":
-        # Ulysses: Q, K, V scattered by heads before attention and O gathered back after, then
-        # the same for their gradients; nothing to hide them behind.
+
+    def all_to_all(size: int) -> float:
+        # Ulysses: Q, K, V scattered by heads before attention and O gathered back after,
+        # then the same for their gradients; nothing to hide them behind.
         per_pass = n_tok * (q_width + o_width) * BF16_BYTES / tp + local_kv
-        return 2 * links.all_to_all_time(per_pass * (cp - 1) / cp, cp, tp)
+        return 2 * links.all_to_all_time(per_pass * (size - 1) / size, size, tp)
+
+    def ring(size: int, stride: int) -> float:
+        # each K/V exchange hides behind the previous chunk's attention, except the first
+        # one; what attention cannot cover stays exposed as well
+        t_ring = 3 * (size - 1) * local_kv / links.group(size, stride)
+        t_step = t_ring / (size - 1)
+        return p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+
+    if kind == "a2a":
+        return all_to_all(cp)
     if kind == "all_gather":
-        # K/V gathered before attention (and again for backward), dK/dV reduce-scattered after.
+        # K/V gathered before attention (and again for backward), dK/dV reduce-scattered after
         return 3 * (cp - 1) * local_kv / links.group(cp, tp)
     if kind == "a2a+p2p":
         # hierarchical: all-to-all inside the NVLink domain, the ring across domains
@@ -152,20 +166,10 @@ def _cp_time(
         while cp % inner:
             inner -= 1
         outer = cp // inner
-        t = 0.0
-        if inner > 1:
-            per_pass = n_tok * (q_width + o_width) * BF16_BYTES / tp + local_kv
-            t += 2 * links.all_to_all_time(per_pass * (inner - 1) / inner, inner, tp)
-        if outer > 1:
-            t_ring = 3 * (outer - 1) * local_kv / links.group(outer, tp * inner)
-            t_step = t_ring / (outer - 1)
-            t += p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
-        return t
-    # p2p ring: each K/V exchange hides behind the previous chunk's attention, except the
-    # first one; what attention cannot cover stays exposed as well.
-    t_ring = 3 * (cp - 1) * local_kv / links.group(cp, tp)
-    t_step = t_ring / (cp - 1)
-    return p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+        return (all_to_all(inner) if inner > 1 else 0.0) + (
+            ring(outer, tp * inner) if outer > 1 else 0.0
+        )
+    return ring(cp, tp)
 
 
 def _stage_layers(layout: Layout, layers: int) -> list[float]:
