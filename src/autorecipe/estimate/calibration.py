@@ -18,7 +18,7 @@ from pathlib import Path
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
-from autorecipe.estimate.memory import DEFAULT_KNOBS, Knobs
+from autorecipe.estimate.memory import DEFAULT_KNOBS, OVERLAP_KNOBS, Knobs
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.estimate.throughput_params import ThroughputParams
 from autorecipe.layout.schema import Layout
@@ -237,8 +237,7 @@ def _overlaps_only(knobs: Knobs | None) -> Knobs:
     ranked as `plan` ranks them for a user who names no recipe, run as NVIDIA ran them."""
     if knobs is None:
         return DEFAULT_KNOBS
-    names = ("ep_overlap", "tp_comm_overlap", "overlap_grad_reduce", "overlap_param_gather")
-    return replace(DEFAULT_KNOBS, **{name: getattr(knobs, name) for name in names})
+    return replace(DEFAULT_KNOBS, **{name: getattr(knobs, name) for name in OVERLAP_KNOBS})
 
 
 def published_rank(row: CalibrationRow) -> PublishedRank:

@@ -529,14 +529,16 @@ class Knobs:
 
     def overlap(self) -> dict[str, bool]:
         """The overlap switches of `estimate_throughput`."""
-        return {
-            "tp_comm_overlap": self.tp_comm_overlap,
-            "ep_comm_overlap": self.ep_overlap,
-            "overlap_grad_reduce": self.overlap_grad_reduce,
-            "overlap_param_gather": self.overlap_param_gather,
-        }
+        return {switch: getattr(self, knob) for knob, switch in OVERLAP_KNOBS.items()}
 
 
+# Knobs field -> estimate_throughput's overlap switch
+OVERLAP_KNOBS = {
+    "tp_comm_overlap": "tp_comm_overlap",
+    "ep_overlap": "ep_comm_overlap",
+    "overlap_grad_reduce": "overlap_grad_reduce",
+    "overlap_param_gather": "overlap_param_gather",
+}
 DEFAULT_KNOBS = Knobs()
 MUON_OPTIMIZERS = ("muon", "dist_muon")
 MUON_BYTES = 8.0  # fp32 main weight + fp32 momentum (megatron/core/optimizer/muon.py)

@@ -169,7 +169,8 @@ def with_recipe_settings(rows: list[CalibrationRow], index: Any) -> list[Calibra
 
 def calibration_rows(path: Any) -> tuple[list[CalibrationRow], list[tuple[int, str]]]:
     """What the throughput model is calibrated and ranked on: the usable rows of the CSV at
-    `path` (with the reasons for the others), blank VPs filled from the bundled 0.6.2 index."""
+    `path` (with the reasons for the others), with the settings of the bundled 0.6.2 index's
+    recipe named for each run (`with_recipe_settings`)."""
     from autorecipe.api import load_index
     from autorecipe.estimate.calibration import load_rows
 
