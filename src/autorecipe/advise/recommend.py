@@ -32,7 +32,7 @@ from autorecipe.advise.choose import (
 )
 from autorecipe.advise.datasets import choose_dataset
 from autorecipe.advise.moves import Move, classed, layout_moves
-from autorecipe.advise.tuning import Tuning, all_to_all_cp, interleave
+from autorecipe.advise.tuning import Tuning, all_to_all_cp, data_parallel_overlap, interleave
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
@@ -519,7 +519,11 @@ def recommend(
     tuned = (
         [
             t
-            for t in (interleave(target, adapted.layout), all_to_all_cp(target, adapted.layout))
+            for t in (
+                interleave(target, adapted.layout),
+                all_to_all_cp(target, adapted.layout),
+                data_parallel_overlap(target, adapted.layout, recipe.fields),
+            )
             if t
         ]
         if adapted.layout

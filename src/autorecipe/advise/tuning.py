@@ -12,11 +12,15 @@ Two kinds:
   the same Megatron-Core checks as any planned layout;
 - context parallelism over all-to-all (Ulysses) instead of the ring, where the local heads
   split over CP (Transformer Engine's condition, rule cp_comm_type) and the model predicts
-  it faster: the planner keeps the ring, Megatron-Core's default and most recipes' choice.
+  it faster: the planner keeps the ring, Megatron-Core's default and most recipes' choice;
+- the data-parallel overlaps (gradient reduce-scatter during the backward pass, parameter
+  all-gather during the forward) where the recipe leaves them off and the layout has data
+  parallelism to hide.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -58,6 +62,11 @@ def _throughput(target: Target, lo: Layout) -> Throughput:
         mode=target.mode, world_size=target.world,
         overlap=target.knobs.overlap(),
     )  # fmt: skip
+
+
+def _faster(before: Throughput, after: Throughput) -> bool:
+    """Worth offering: at least 1% off the step, well above the model's arithmetic noise."""
+    return after.step_time_s <= 0.99 * before.step_time_s
 
 
 def interleave(target: Target, lo: Layout) -> Tuning | None:
@@ -131,7 +140,7 @@ def all_to_all_cp(target: Target, lo: Layout) -> Tuning | None:
     before = _throughput(target, lo)
     after = _throughput(target, variant)
     memory = target.memory(variant)
-    if not memory.fits or after.step_time_s > 0.99 * before.step_time_s:
+    if not memory.fits or not _faster(before, after):
         return None
     overrides, changes = classed(layout_moves(lo, variant))
     bubble = after.breakdown.get("pp_bubble", 0.0)
@@ -155,5 +164,74 @@ def all_to_all_cp(target: Target, lo: Layout) -> Tuning | None:
             f"compute {a0:.2f} s → {a1:.2f} s, exposed CP traffic {c0:.2f} s → {c1:.2f} s, step "
             f"{before.step_time_s:.2f} s → {after.step_time_s:.2f} s ({saving:.1%} faster); "
             f"{memory.per_gpu_gib:.1f} GiB per GPU, still fits"
+        ),
+    )
+
+
+# switch -> (what waits, where the overlap hides it)
+_DP_WHAT = {
+    "overlap_grad_reduce": ("gradient reduce-scatter", "the backward pass"),
+    "overlap_param_gather": ("parameter all-gather", "the next forward pass"),
+}
+
+
+def data_parallel_overlap(target: Target, lo: Layout, fields: dict[str, Any]) -> Tuning | None:
+    """Turn on the DDP gradient reduce-scatter and (with the distributed optimizer) parameter
+    all-gather overlaps a recipe leaves off, where the layout has data parallelism and the
+    model predicts at least 1% off the step; else None. `fields` are the recipe's: a
+    CommOverlapConfig that sets an overlap overrides the DDP field, so the override goes
+    where the recipe sets it.
+
+    Example:
+        >>> data_parallel_overlap(target, layout, recipe.fields).overrides
+        {'ddp.overlap_grad_reduce': True, 'ddp.overlap_param_gather': True}
+    """
+    knobs = target.knobs
+    if lo.use_megatron_fsdp or lo.dp * lo.cp <= 1 and lo.edp <= 1:
+        return None
+    wanted = {"overlap_grad_reduce": True}
+    if lo.use_distributed_optimizer:  # Megatron asserts it for the param-gather overlap
+        wanted["overlap_param_gather"] = True
+    off = {name: True for name in wanted if not getattr(knobs, name)}
+    if not off:
+        return None
+    tuned = replace(target, knobs=replace(knobs, **off))
+    before, after = _throughput(target, lo), _throughput(tuned, lo)
+    if not _faster(before, after):
+        return None
+    changes = []
+    overrides: dict[str, Any] = {}
+    for name in off:
+        key = (
+            f"comm_overlap.{name}"
+            if fields.get(f"comm_overlap.{name}") is not None
+            else f"ddp.{name}"
+        )
+        overrides[key] = True
+        changes.append(
+            Change(key=key, value=True, change_class="execution", reason="the recipe leaves it "
+                   "off; communication overlap hides the same communication")
+        )  # fmt: skip
+    d0, d1 = before.breakdown.get("dp_comm", 0.0), after.breakdown.get("dp_comm", 0.0)
+    bubble = after.breakdown.get("pp_bubble", 0.0)
+    saving = 1 - after.step_time_s / before.step_time_s
+    return Tuning(
+        name="data-parallel communication overlap",
+        overrides=overrides,
+        changes=changes,
+        layout=lo,
+        memory=target.memory(lo),
+        throughput=after,
+        step_time_before_s=before.step_time_s,
+        bubble_before_s=bubble,
+        bubble_after_s=bubble,
+        reason=(
+            f"the recipe sets {' and '.join(f'{n}=False' for n in off)}, so the "
+            f"{' and the '.join(_DP_WHAT[n][0] for n in off)} over DP={lo.dp} "
+            f"{'waits' if len(off) == 1 else 'wait'} for the step's compute to end; overlapped, "
+            f"{'it hides' if len(off) == 1 else 'they hide'} under "
+            f"{' and '.join(_DP_WHAT[n][1] for n in off)}: "
+            f"predicted exposed DP traffic {d0:.2f} s → {d1:.2f} s, step "
+            f"{before.step_time_s:.2f} s → {after.step_time_s:.2f} s ({saving:.1%} faster)"
         ),
     )

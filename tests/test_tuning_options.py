@@ -48,3 +48,31 @@ def test_no_offer_where_the_heads_do_not_split_or_nothing_is_gained(target):
     # already all-to-all, or no CP at all
     assert all_to_all_cp(target, Layout(cp=8, dp=1, gbs=64, cp_comm_type="a2a")) is None
     assert all_to_all_cp(target, Layout(dp=8, gbs=64)) is None
+
+
+def test_dp_overlap_is_offered_where_the_recipe_leaves_it_off():
+    from autorecipe import api
+
+    # Llama 3 70B SFT sets overlap_grad_reduce=False; on 64 H100s it runs with DP=2
+    rec = api.recommend("llama3-70b", "sft", 64, "h100")
+    assert rec.layout.dp > 1
+    tune = next(t for t in rec.tuning if t.name == "data-parallel communication overlap")
+    assert tune.overrides == {"ddp.overlap_grad_reduce": True}
+    assert [c.change_class for c in tune.changes] == ["execution"]
+    assert tune.throughput.breakdown["dp_comm"] < rec.throughput.breakdown["dp_comm"]
+    assert tune.throughput.step_time_s < 0.99 * tune.step_time_before_s
+    # the override is one `check` accepts on that recipe
+    check = api.check("llama3_70b_sft_config", ["ddp.overlap_grad_reduce=True"], gpus=64,
+                      gpu_type="h100")  # fmt: skip
+    assert not [f for f in check.findings if "overlap_grad_reduce" in f.message]
+
+
+def test_no_dp_overlap_offer_without_data_parallelism_or_when_already_on():
+    from autorecipe import api
+
+    # 16 GPUs: TP8 PP2, DP=1, nothing to overlap
+    assert not [t for t in api.recommend("llama3-70b", "sft", 16, "h100").tuning
+                if t.name == "data-parallel communication overlap"]  # fmt: skip
+    # the pretrain recipe already overlaps
+    assert not [t for t in api.recommend("llama3-70b", "pretrain", 64, "h100").tuning
+                if t.name == "data-parallel communication overlap"]  # fmt: skip
