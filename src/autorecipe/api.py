@@ -300,6 +300,8 @@ def estimate(
     gbs: int | None = None,
     sp: bool | None = None,
     recompute: str = "none",
+    cp_comm_type: str | None = None,
+    ep_overlap: bool = False,
     use_megatron_fsdp: bool = False,
     allow_cross_nvlink_tp: bool = False,
     tokens: str | float | None = None,
@@ -307,8 +309,10 @@ def estimate(
     """Memory (and speed) of one explicit layout; UserError listing the broken
     Megatron-Core rules when the layout is invalid. `etp` defaults as Bridge >= 0.6 does
     (1 with EP > 1, else TP); `sp` defaults to TP > 1; `gbs` to a per-mode default
-    rounded to a multiple of MBS×DP. `tokens` (a count, or text like "1T", "500B") adds the
-    time and GPU-hours to train on that many tokens.
+    rounded to a multiple of MBS×DP; `cp_comm_type` to p2p with CP > 1; `ep_overlap` (the
+    EP all-to-all overlapped with compute, as some MoE recipes set) to off, as in
+    Megatron-Core. `tokens` (a count, or text like "1T", "500B") adds the time and
+    GPU-hours to train on that many tokens.
 
     Example:
         >>> c = estimate("qwen3-30b-a3b", gpus=8, gpu_type="h100", tp=1, ep=8, mode="sft")
@@ -319,8 +323,9 @@ def estimate(
     return estimate_layout(
         model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
         tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
-        recompute=recompute, use_megatron_fsdp=use_megatron_fsdp,
-        allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=_token_count(tokens),
+        recompute=recompute, cp_comm_type=cp_comm_type, ep_overlap=ep_overlap,
+        use_megatron_fsdp=use_megatron_fsdp, allow_cross_nvlink_tp=allow_cross_nvlink_tp,
+        tokens=_token_count(tokens),
     )  # fmt: skip
 
 

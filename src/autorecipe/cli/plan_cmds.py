@@ -174,6 +174,14 @@ def register(app: typer.Typer) -> None:
             None, "--sp/--no-sp", help="Sequence parallel (default: on when TP > 1)."
         ),
         recompute: str = typer.Option("none", "--recompute", help="none, selective or full."),
+        cp_comm_type: str | None = typer.Option(
+            None, "--cp-comm-type", help="p2p (default with CP > 1), a2a, all_gather or a2a+p2p."
+        ),
+        ep_overlap: bool = typer.Option(
+            False,
+            "--ep-overlap",
+            help="The EP all-to-all overlap is on (comm_overlap.overlap_moe_expert_parallel_comm).",
+        ),
         fsdp: bool = typer.Option(False, "--fsdp", help="Megatron-FSDP (optim_grads_params)."),
         allow_cross_nvlink_tp: bool = typer.Option(
             False, "--allow-cross-nvlink-tp", help="Allow TP beyond the NVLink domain."
@@ -190,8 +198,8 @@ def register(app: typer.Typer) -> None:
         c = api.estimate(
             model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
             tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
-            recompute=recompute, use_megatron_fsdp=fsdp,
-            allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
+            recompute=recompute, cp_comm_type=cp_comm_type, ep_overlap=ep_overlap,
+            use_megatron_fsdp=fsdp, allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
         )  # fmt: skip
         if as_json:
             emit_json(c.to_json())

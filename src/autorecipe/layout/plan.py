@@ -4,6 +4,7 @@ answer with candidates (or a clear explanation when there is nothing to answer w
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,6 +29,8 @@ from autorecipe.result import Candidate, Change, Finding, RecipeRef
 
 MODES = ("pretrain", "sft", "peft")
 RECOMPUTES = ("none", "selective", "full")
+# Transformer Engine's context-parallel transports; "allgather" is Megatron-Core DSA's spelling
+CP_COMM_TYPES = ("p2p", "a2a", "all_gather", "allgather", "a2a+p2p")
 DEFAULT_SEQ_LEN = 4096
 
 
@@ -334,6 +337,7 @@ def estimate_layout(
     sp: bool | None = None,
     recompute: str = "none",
     cp_comm_type: str | None = None,
+    ep_overlap: bool = False,
     use_megatron_fsdp: bool = False,
     use_distributed_optimizer: bool = True,
     allow_cross_nvlink_tp: bool = False,
@@ -343,6 +347,8 @@ def estimate_layout(
     _check_choice("mode", mode, MODES)
     precision = canonical_precision(precision)
     recompute = _check_choice("recompute", recompute.lower(), RECOMPUTES)
+    if cp_comm_type is not None:
+        cp_comm_type = _check_choice("cp-comm-type", cp_comm_type.lower(), CP_COMM_TYPES)
     spec, gpu = _resolve(model, gpu_type)
     for name, value in (
         ("-tp", tp),
@@ -394,16 +400,23 @@ def estimate_layout(
         raise UserError(" ".join(f"[{v.rule}] {v.message} Fix: {v.fix}" for v in errors))
     from autorecipe.estimate.memory import estimate_memory
 
+    if ep_overlap and (layout.ep <= 1 or (layout.pp > 1 and not layout.vp) or recompute == "full"):
+        raise UserError(
+            "--ep-overlap needs EP > 1, a virtual pipeline (-vp) when PP > 1 and no full "
+            "recompute; Megatron-Core asserts all three (rule AR403)"
+        )
+    knobs = replace(DEFAULT_KNOBS, ep_overlap=ep_overlap)
     memory = estimate_memory(
-        spec, layout, gpu, seq_len=seq_len, mode=mode, precision=precision, world_size=gpus
-    )
+        spec, layout, gpu, seq_len=seq_len, mode=mode, precision=precision, world_size=gpus,
+        knobs=knobs,
+    )  # fmt: skip
     throughput = None
     if importlib.util.find_spec("autorecipe.estimate.throughput") is not None:
         from autorecipe.estimate.throughput import estimate_throughput
 
         throughput = estimate_throughput(
             spec, layout, gpu, seq_len=seq_len, precision=precision, mode=mode, world_size=gpus,
-            tokens=tokens,
+            tokens=tokens, overlap=knobs.overlap(),
         )  # fmt: skip
     findings = [
         Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations
