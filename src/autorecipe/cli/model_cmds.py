@@ -123,7 +123,7 @@ def _print_gpus(rows) -> None:
     # type, the one column people copy into --gpu-type.
     table = Table(box=None, pad_edge=False, padding=(0, 1))
     table.add_column("type", no_wrap=True)
-    for header in ("GiB", "use", "bf16", "fp8", "fp4", "HBM", "NVL", "dom", "net"):
+    for header in ("GiB", "use", "bf16", "fp8", "fp4", "HBM", "NVL", "dom", "net", "exp"):
         table.add_column(header, justify="right", no_wrap=True)
     for g in rows:
         peak = g.peak_tflops
@@ -142,11 +142,13 @@ def _print_gpus(rows) -> None:
             fmt(g.nvlink_gb_s_per_gpu_bidirectional),
             str(g.nvlink_domain_size),
             fmt(g.internode_network_per_gpu_gbps),
+            fmt(g.bf16_flops_per_exp),
         )
     con = console()
     con.print(table)
     con.print(
         "GiB: capacity; use: usable GiB (capacity - 2 GiB for driver and CUDA context); "
         "bf16/fp8/fp4: dense TFLOP/s per GPU; HBM: TB/s; NVL: NVLink GB/s per GPU "
-        "(both directions); dom: NVLink domain size; net: inter-node Gb/s per GPU."
+        "(both directions); dom: NVLink domain size; net: inter-node Gb/s per GPU; "
+        "exp: bf16 tensor-core FLOPs per softmax exponential (what attention's softmax costs)."
     )
