@@ -101,3 +101,14 @@ def test_unchanged_value_is_not_a_change():
 def test_unknown_keys_default_to_convergence_and_say_so():
     cls, reason = classify_change("model.some_new_knob", 3)
     assert cls == "convergence" and "not a known" in reason
+
+
+def test_a_precision_preset_spelled_with_dashes_is_the_same_preset():
+    # Bridge reads "-" as "_" in preset names: bf16-mixed on a bf16_mixed recipe is no change
+    assert classify_change("mixed_precision", "bf16-mixed", old="bf16_mixed")[0] == "execution"
+    assert (
+        classify_change("mixed_precision", "bf16_with_fp8_current_scaling_mixed", old="bf16_mixed")[
+            0
+        ]
+        == "convergence"
+    )

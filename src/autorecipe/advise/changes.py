@@ -197,6 +197,10 @@ def classify_change(
 
     if old is not None and value == old:
         return _EXEC, "same value as the recipe: no change"
+    if key == "mixed_precision" and isinstance(value, str) and isinstance(old, str):
+        # Bridge looks presets up with "-" read as "_": bf16-mixed is bf16_mixed
+        if value.replace("-", "_") == old.replace("-", "_"):
+            return _EXEC, "the recipe's own precision preset, spelled with '-': no change"
 
     if leaf.startswith("check_for_"):
         if value is False:
