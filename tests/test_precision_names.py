@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from autorecipe.cli import app
 from autorecipe.errors import UserError
 from autorecipe.precision import canonical_precision
-from cli_entry import run_cli
+from cli_entry import one_line_error, run_cli
 
 runner = CliRunner()
 
@@ -59,4 +59,4 @@ def test_recommend_takes_the_recipe_spelling_and_refuses_what_the_gpu_lacks():
     assert "fp8" in fp8["recipe"]["name"] or "low_precision" in fp8["recipe"]["name"]
     # through the real entry point: a UserError is one line on stderr, exit 2
     proc = run_cli(*base, "--gpu-type", "a100", "--precision", "fp8")
-    assert "no fp8 tensor cores" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    one_line_error(proc, "A100-80GB has no published dense fp8 peak")

@@ -37,7 +37,7 @@ from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError, did_you_mean
-from autorecipe.estimate.throughput import PEAK_KEY, estimate_throughput
+from autorecipe.estimate.throughput import estimate_throughput, peak_flops
 from autorecipe.index.load import load_index
 from autorecipe.index.schema import Mode, Recipe, RecipeIndex
 from autorecipe.launch import (
@@ -53,7 +53,7 @@ from autorecipe.launch import (
     torchrun_command,
 )
 from autorecipe.layout.from_recipe import recipe_knobs
-from autorecipe.layout.plan import max_seq_len, refuse_long_seq
+from autorecipe.layout.plan import max_seq_len, refuse_over_limit
 from autorecipe.layout.schema import Layout
 from autorecipe.precision import canonical_precision
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
@@ -485,11 +485,8 @@ def recommend(
     launcher = launcher_for(idx.bridge_version)
     spec = resolve_model(model)
     gpu = resolve_gpu(gpu_type)
-    if precision is not None and not gpu.peak_tflops.get(PEAK_KEY[precision]):
-        raise UserError(
-            f"{gpu.key} has no {PEAK_KEY[precision]} tensor cores, so no {precision} recipe can "
-            "run on it; drop --precision (bf16) or pick a GPU that has them"
-        )
+    if precision is not None:
+        peak_flops(gpu, precision)  # refused as plan and estimate refuse it
     if gpus is None:
         gpus = HGX_NODE_GPUS if first_time else 0
     if gpus < 1:
@@ -499,8 +496,8 @@ def recommend(
     )
     if per_node < 1:
         raise UserError(f"--gpus-per-node must be a positive whole number; got {per_node}")
-    refuse_long_seq(seq_len, spec, model, idx)
     limit = max_seq_len(idx, spec)
+    refuse_over_limit(seq_len, limit, spec, model)
 
     query = Query(
         mode=checked_mode,

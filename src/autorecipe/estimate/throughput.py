@@ -57,7 +57,9 @@ ASSUMED_NETWORK_GBPS = 400.0  # NDR InfiniBand, one NIC per GPU
 ASSUMED_FLOPS_PER_EXP = 256.0  # Hopper's tensor-core : exponential-unit ratio
 
 
-def _peak_flops(gpu: GPUSpec, precision: str) -> float:
+def peak_flops(gpu: GPUSpec, precision: str) -> float:
+    """Dense FLOP/s `gpu` runs `precision` GEMMs at; UserError where the catalog has none
+    (A100 and FP8: no such tensor cores; Rubin: not published yet)."""
     if precision not in PEAK_KEY:
         raise UserError(f"unknown precision {precision!r}; use one of: {', '.join(PEAK_KEY)}")
     tflops = gpu.peak_tflops.get(PEAK_KEY[precision])
@@ -232,8 +234,8 @@ def estimate_throughput(
             raise UserError(f"unknown overlap switch {key!r}; use: {', '.join(DEFAULT_OVERLAP)}")
         ov[key] = bool(value)
 
-    peak = _peak_flops(gpu, precision)
-    peak_bf16 = _peak_flops(gpu, "bf16")
+    peak = peak_flops(gpu, precision)
+    peak_bf16 = peak_flops(gpu, "bf16")
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
     assumptions = links.assumptions  # grows while the links are used below

@@ -137,22 +137,23 @@ def max_seq_len(index: RecipeIndex, spec: ModelSpec) -> int | None:
     return max(known) if known else None
 
 
-def refuse_long_seq(
-    seq_len: int | None, spec: ModelSpec, model: str, index: RecipeIndex | None = None
-) -> None:
-    """UserError when `seq_len` is over the model's longest context (`max_seq_len`): the
-    same answer from plan, estimate and recommend. The index is read only when the
-    request is over max_position_embeddings (a shipped recipe may go further)."""
+def refuse_long_seq(seq_len: int | None, spec: ModelSpec, model: str) -> None:
+    """UserError when `seq_len` is over the model's longest context (`max_seq_len`), for
+    plan and estimate. The bundled index is read only when the request is over
+    max_position_embeddings (a shipped recipe may go further)."""
     if seq_len is None or (
         spec.max_position_embeddings and seq_len <= spec.max_position_embeddings
     ):
         return
-    if index is None:
-        from autorecipe.index.load import load_index
+    from autorecipe.index.load import load_index
 
-        index = load_index(provenance=False)
-    limit = max_seq_len(index, spec)
-    if limit and seq_len > limit:
+    refuse_over_limit(seq_len, max_seq_len(load_index(provenance=False), spec), spec, model)
+
+
+def refuse_over_limit(seq_len: int | None, limit: int | None, spec: ModelSpec, model: str) -> None:
+    """UserError when `seq_len` is over `limit` (from `max_seq_len`): one wording for plan,
+    estimate and recommend."""
+    if seq_len and limit and seq_len > limit:
         raise UserError(
             f"--seq-len {seq_len} is over what {spec.hf_id or model} supports ({limit} tokens: "
             "its max_position_embeddings or its longest shipped recipe); use at most that"
