@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from autorecipe.advise.adapt import Target
-from autorecipe.advise.moves import classed, layout_moves
+from autorecipe.advise.moves import Move, classed, layout_moves
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Change, Memory, Throughput
@@ -199,19 +199,15 @@ def data_parallel_overlap(target: Target, lo: Layout, fields: dict[str, Any]) ->
     before, after = _throughput(target, lo), _throughput(tuned, lo)
     if not _faster(before, after):
         return None
-    changes = []
-    overrides: dict[str, Any] = {}
-    for name in off:
-        key = (
-            f"comm_overlap.{name}"
-            if fields.get(f"comm_overlap.{name}") is not None
-            else f"ddp.{name}"
+    moves = [
+        Move(
+            f"comm_overlap.{name}" if fields.get(f"comm_overlap.{name}") is not None
+            else f"ddp.{name}",
+            True, False, "the recipe leaves it off",
         )
-        overrides[key] = True
-        changes.append(
-            Change(key=key, value=True, change_class="execution", reason="the recipe leaves it "
-                   "off; communication overlap hides the same communication")
-        )  # fmt: skip
+        for name in off
+    ]  # fmt: skip
+    overrides, changes = classed(moves)
     d0, d1 = before.breakdown.get("dp_comm", 0.0), after.breakdown.get("dp_comm", 0.0)
     bubble = after.breakdown.get("pp_bubble", 0.0)
     saving = 1 - after.step_time_s / before.step_time_s
