@@ -429,6 +429,14 @@ def seq_divisible_for_sp(ctx: LayoutContext) -> Violation | None:
     )
 
 
+def a2a_splits_heads(spec: ModelSpec, tp: int, cp: int) -> bool:
+    """Transformer Engine's all-to-all CP scatters heads: the local Q and KV heads (after TP)
+    must both divide by CP."""
+    q_local = spec.num_attention_heads // tp
+    kv_local = max(spec.num_key_value_heads // tp, 1)
+    return q_local % cp == 0 and kv_local % cp == 0
+
+
 @_rule("cp_comm_type", "CP communication type fits the heads")
 def cp_comm_type(ctx: LayoutContext) -> Violation | None:
     lo, spec = ctx.layout, ctx.spec
@@ -436,10 +444,10 @@ def cp_comm_type(ctx: LayoutContext) -> Violation | None:
     if lo.cp == 1 or kind in (None, "p2p", "all_gather"):
         return None
     if kind == "a2a":
+        if a2a_splits_heads(spec, lo.tp, lo.cp):
+            return None
         q_local = spec.num_attention_heads // lo.tp
         kv_local = max(spec.num_key_value_heads // lo.tp, 1)
-        if q_local % lo.cp == 0 and kv_local % lo.cp == 0:
-            return None
         return _v(
             "cp_comm_type",
             "error",

@@ -25,7 +25,7 @@ from autorecipe.estimate.memory import (
     model_shapes,
     summarize,
 )
-from autorecipe.layout.rules import check_layout, divisors
+from autorecipe.layout.rules import a2a_splits_heads, check_layout, divisors
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.stages import balanced_layout, even_splits
 from autorecipe.result import Candidate, Finding
@@ -200,12 +200,8 @@ def _cp_comm_type(s: _Search, t: int, c: int) -> str | None:
     question (`advise.tuning`), not the enumeration's."""
     if c == 1:
         return None
-    spec = s.spec
-    q_local = spec.num_attention_heads // t
-    kv_local = max(spec.num_key_value_heads // t, 1)
-    heads_split = q_local % c == 0 and kv_local % c == 0
     pinned = s.fixed.get("cp_comm_type")
-    if pinned is not None and (pinned != "a2a" or heads_split):
+    if pinned is not None and (pinned != "a2a" or a2a_splits_heads(s.spec, t, c)):
         return pinned
     return "p2p"
 
