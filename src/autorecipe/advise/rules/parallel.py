@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
+from autorecipe.errors import closest
 from autorecipe.layout.stages import even_splits
 
 PRE_BLACKWELL = ("Ampere", "Hopper")
@@ -397,19 +398,23 @@ PEFT_SCHEMES = ("lora", "dora")  # recipes/utils/dataset_utils.py default_peft_c
     run_recipe.py's Hydra overrides (training/utils/omegaconf_utils.py _apply_overrides)
     set the string itself, and the PEFT hook then calls it as an adapter. So `peft=null`
     (train all weights) is the only scheme-level override that launches; LoRA or DoRA
-    come from a *_peft_config recipe.""",
+    come from a *_peft_config recipe.
+    The presets of 0.6.2: """
+    + ", ".join(MIXED_PRECISION_PRESETS)
+    + ".",
 )
 def unknown_preset(ctx: CheckContext) -> list[Hit]:
     hits = []
     preset = ctx.overrides.get("mixed_precision")
     if isinstance(preset, str) and preset.replace("-", "_") not in MIXED_PRECISION_PRESETS:
-        close = [p for p in MIXED_PRECISION_PRESETS if p == preset.replace("-", "_").lower()]
+        close = closest(preset.replace("-", "_").lower(), MIXED_PRECISION_PRESETS, n=3)
         hint = close[0] if close else "bf16_mixed"
         hits.append(
             Hit(
                 f"mixed_precision={preset} is not a Megatron-Bridge precision preset, so Bridge "
-                f"raises at launch; use one of {', '.join(MIXED_PRECISION_PRESETS)} "
-                "(or drop the override to keep the recipe's).",
+                f"raises at launch; closest: {', '.join(close or [hint])} (all "
+                f"{len(MIXED_PRECISION_PRESETS)} are listed in `autorecipe rules AR312`), or "
+                "drop the override to keep the recipe's.",
                 {"mixed_precision": hint},
             )
         )
