@@ -39,10 +39,6 @@ KNOWN_UPSTREAM_DEFECTS: dict[str, tuple[str, str]] = {
         r"qwen35_vl_(122b_a10b|397b_a17b)_(sft|peft)_",
         "GBS 36 with MBS 4 is not divisible by MBS×DP (num_microbatches_calculator)",
     ),
-    "AR403": (
-        r"deepseek_v3_pretrain_256gpu_gb[23]00_fp8mx_partial_cg_dev_",
-        "EP all-to-all overlap with moe_shared_expert_overlap=True: CommOverlapConfig asserts",
-    ),
     "AR502": (
         r"ministral3_",
         "in-batch packing (the VLM SFT common) with micro_batch_size=1: ConfigContainer.validate raises",

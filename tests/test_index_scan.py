@@ -291,6 +291,32 @@ EXPECTED = [
 ]
 
 
+# An early-return guard on a run-time condition must not hide what follows it, and a recipe
+# named for a GPU answers torch.cuda's questions as that GPU would.
+# recipes/deepseek/h100/deepseek_v3.py:144-145 set alltoall/hybridep and :217 the shared-expert
+# overlap; :241 calls apply_flex_dispatcher_backend, which returns early for a model without
+# experts (training/flex_dispatcher_backend.py:44, the catalog gives DeepSeek-V3 256) and on a
+# GPU HybridEP supports (:71, compute capability 8-10) sets flex and turns the overlap off
+# (:97-99).
+EXPECTED += [
+    ("0.6.2", "benchmark", "deepseek_v3_pretrain_1024gpu_h100_fp8cs_config",
+     "moe_token_dispatcher_type", "flex"),
+    ("0.6.2", "benchmark", "deepseek_v3_pretrain_1024gpu_h100_fp8cs_config",
+     "moe_shared_expert_overlap", False),
+    ("0.6.2", "benchmark", "deepseek_v3_pretrain_256gpu_gb200_fp8mx_partial_cg_dev_config",
+     "moe_shared_expert_overlap", False),
+    # perf_recipes/qwen/h100/qwen3_moe.py:192-193 put the all-to-all dispatcher back after
+    # the base recipe's apply_flex_dispatcher_backend
+    ("0.6.2", "benchmark", "qwen3_235b_a22b_pretrain_256gpu_h100_fp8cs_config",
+     "moe_token_dispatcher_type", "alltoall"),
+    # models/deepseek/deepseek_v4_bridge.py:105-111: compute capability >= 10
+    ("0.6.2", None, "deepseek_v4_flash_pretrain_32gpu_h100_bf16_config", "model.use_fused_mhc",
+     False),
+    ("0.6.2", None, "deepseek_v4_flash_pretrain_64gpu_gb200_bf16_config", "model.use_fused_mhc",
+     True),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(("version", "kind", "name", "key", "expected"), EXPECTED)
 def test_hand_checked_field(version, kind, name, key, expected, idx062, idx051, idx031):
     index = {"0.6.2": idx062, "0.5.1": idx051, "0.3.1": idx031}[version]
@@ -425,3 +451,10 @@ def test_megatron_core_values(idx062):
     # vanilla GPT leaves TP to Megatron-Core's TransformerConfig default.
     vanilla = find_recipe(idx062, "vanilla_gpt_pretrain_1gpu_h100_bf16_config")
     assert "megatron.core" in vanilla.unknown["tensor_model_parallel_size"]
+
+
+def test_gpu_question_on_a_gpu_without_published_facts_stays_unknown(idx062):
+    # Rubin's compute capability is not published: whether HybridEP applies is not known
+    recipe = find_recipe(idx062, "deepseek_v3_pretrain_256gpu_vr200_bf16_config", "benchmark")
+    assert "moe_token_dispatcher_type" not in recipe.fields
+    assert "torch.cuda.is_available()" in recipe.unknown["moe_token_dispatcher_type"]

@@ -16,6 +16,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from autorecipe.index.devices import Device
+from autorecipe.index.hf_facts import catalog_fact
 from autorecipe.index.semantics import (
     BINOPS,
     BUILTIN_FUNCS,
@@ -146,7 +148,9 @@ class Interpreter:
         # Results of argument-free calls (base recipes, _pretrain_common(), bf16_mixed()):
         # a recipe function's result depends only on its arguments, so from its second
         # call on, each caller gets a copy of one pristine result instead of a rerun.
-        self._results: dict[int, Any] = {}
+        self._results: dict[tuple[int, Device | None], Any] = {}
+        # The GPU the recipe being run is named for: what torch.cuda reports at run time.
+        self._device: Device | None = None
         self._class_cache: dict[int, tuple[dict[str, Any], str | None]] = {}
         self._sources: dict[int, str] = {}
 
@@ -261,10 +265,12 @@ class Interpreter:
 
     # --- calling ---------------------------------------------------------------------
 
-    def run(self, func: Func) -> Any:
-        """Call `func` with no arguments; returns its value, or raises `RecipeRaised`."""
+    def run(self, func: Func, device: Device | None = None) -> Any:
+        """Call `func` with no arguments, on `device` when the recipe names its GPU; returns
+        its value, or raises `RecipeRaised`."""
         self._steps = 0
         self._depth = 0
+        self._device = device
         try:
             return self.call(func, [], {})
         except _Raise as exc:
@@ -297,7 +303,7 @@ class Interpreter:
         cacheable = not args and not kwargs and fn.closure is None and fn.bound_self is None
         if not cacheable:
             return self._run_func(fn, args, kwargs)
-        key = id(fn.node)
+        key = (id(fn.node), self._device)
         cached = self._results.get(key, _MISSING)
         if isinstance(cached, _Raise):
             raise _Raise(cached.message, cached.where)
@@ -333,7 +339,7 @@ class Interpreter:
         try:
             if isinstance(fn.node, ast.Lambda):
                 return self._eval(fn.node.body, frame)
-            self._exec_block(fn.node.body, frame)
+            self._exec_block(fn.node.body, frame, tail=())
             return None
         except _Return as ret:
             # The factory that built an object (e.g. "bf16_with_fp8_current_scaling_mixed")
@@ -464,6 +470,10 @@ class Interpreter:
             return self._hf_handle(last, args)
         if name in ("copy.deepcopy", "copy.copy") and args:
             return copy_value(args[0])
+        if name.startswith("torch.cuda.") and self._device is not None:
+            answer = self._device_answer(last)
+            if answer is not _MISSING:
+                return answer
         if name == "functools.partial" and args:
             return Partial(args[0], list(args[1:]), dict(kwargs))
         if name == "dataclasses.replace" and args and isinstance(args[0], Obj):
@@ -480,6 +490,24 @@ class Interpreter:
                 obj.attrs[key] = Slot(value, self._kw_sites.get(key, self._call_site))
             return obj
         return Unknown(f"result of {name}() (outside Megatron-Bridge, computed at run time)")
+
+    def _device_answer(self, query: str) -> Any:
+        """What torch.cuda.<query>() returns on the recipe's GPU (_MISSING: not modelled)."""
+        device = self._device
+        assert device is not None
+        if query == "is_available":
+            return True
+        if query == "get_device_capability":
+            return (device.major, device.minor)
+        if query == "get_device_name":
+            return device.name
+        if query == "get_device_properties":
+            site = self._call_site
+            props = Obj(cls="torch.cuda.DeviceProperties")
+            for attr in ("major", "minor", "name"):
+                props.attrs[attr] = Slot(getattr(device, attr), site)
+            return props
+        return _MISSING
 
     def _call_method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if isinstance(obj, ClassRef) and name in _HF_FACTORIES:
@@ -572,8 +600,12 @@ class Interpreter:
             return Unknown(f"{name}() with a name that is not a constant")
         target, attr = args[0], args[1]
         if isinstance(target, Obj):
-            if attr in target.attrs or self.default_slot(target, attr):
-                return True if name == "hasattr" else target.attrs[attr].value
+            slot = target.attrs.get(attr) or self.default_slot(target, attr)
+            if slot is not None:
+                return True if name == "hasattr" else slot.value
+            fact = _catalog_fact(target, attr)
+            if fact is not None:
+                return True if name == "hasattr" else fact
             if target.missing and name == "hasattr":
                 owner = (
                     "the installed Megatron-Core (the model provider's TransformerConfig)"
@@ -618,6 +650,9 @@ class Interpreter:
             method = self._class_method(value.classref, name) if value.classref else None
             if method is not None:
                 return Func(method[0], method[1], bound_self=value)
+            fact = _catalog_fact(value, name)
+            if fact is not None:
+                return fact
             if value.missing:
                 return UnknownMember(f"{value.cls}.{name}: {value.missing}", value, name)
             return Unknown(f"{value.cls} has no attribute '{name}' set")
@@ -676,16 +711,24 @@ class Interpreter:
         return None
 
     def _fork(
-        self, test: ast.expr, cond: Unknown, frame: _Frame, branches: list[list[ast.stmt]]
+        self,
+        test: ast.expr,
+        cond: Unknown,
+        frame: _Frame,
+        branches: list[list[ast.stmt]],
+        ends_function: bool = False,
     ) -> None:
-        """Run each branch from the same state, then keep what all branches agree on."""
+        """Run each branch from the same state, then keep what all branches agree on.
+
+        With `ends_function` each branch runs to the end of the function, so one that falls
+        off the end returns None."""
         before_locals = dict(frame.locals)
         results = []
         for body in branches:
             self._journals.append({})
             outcome: Any = None
             try:
-                self._exec_block(body, frame)
+                self._exec_block(body, frame, () if ends_function else None)
             except (_Return, _Raise, _Break, _Continue) as signal:
                 # Kept without its traceback: a stored exception whose traceback holds
                 # this frame is a reference cycle that pins every value it saw.
@@ -710,7 +753,8 @@ class Interpreter:
         self._merge(live, frame, reason, before_locals)
         outcomes = [r[0] for r in live]
         if any(isinstance(o, _Return) for o in outcomes):
-            values = [o.value if isinstance(o, _Return) else reason for o in outcomes]
+            fell_off = None if ends_function else reason
+            values = [o.value if isinstance(o, _Return) else fell_off for o in outcomes]
             raise _Return(values[0] if all(same_value(values[0], v) for v in values) else reason)
         if len(live) == 1 and live[0][0] is not None:
             raise live[0][0]
@@ -753,14 +797,37 @@ class Interpreter:
 
     # --- statements --------------------------------------------------------------------
 
-    def _exec_block(self, body: list[ast.stmt], frame: _Frame) -> None:
-        for stmt in body:
-            self._exec(stmt, frame)
+    def _exec_block(
+        self, body: list[ast.stmt], frame: _Frame, tail: tuple[ast.stmt, ...] | None = None
+    ) -> bool:
+        """Run `body`. `tail` is what follows it up to the end of the function, when only
+        `if` blocks lie between (None inside loops, `try` and `with`): an `if` on an unknown
+        condition with a `return` in a branch then runs each branch on to the end of the
+        function. Otherwise the branch that falls through would be cut short where the other
+        returns, and an early-return guard would hide everything after it. True when the
+        rest of the function has run that way."""
+        for i, stmt in enumerate(body):
+            if tail is None or not isinstance(stmt, ast.If) or not _returns(stmt):
+                self._exec(stmt, frame)
+                continue
+            self._count_step()
+            rest = (*body[i + 1 :], *tail)
+            cond = truth_of(self._eval(stmt.test, frame))
+            if isinstance(cond, Unknown):
+                branches = [[*stmt.body, *rest], [*stmt.orelse, *rest]]
+                self._fork(stmt.test, cond, frame, branches, ends_function=True)
+                return True
+            if self._exec_block(stmt.body if cond else stmt.orelse, frame, rest):
+                return True
+        return False
 
-    def _exec(self, stmt: ast.stmt, frame: _Frame) -> None:
+    def _count_step(self) -> None:
         self._steps += 1
         if self._steps > MAX_STEPS:
             raise _OutOfBudget()
+
+    def _exec(self, stmt: ast.stmt, frame: _Frame) -> None:
+        self._count_step()
         method = _STMT_HANDLERS.get(type(stmt))
         if method is not None:
             method(self, stmt, frame)
@@ -1224,6 +1291,30 @@ class Interpreter:
         value = self._eval(node.value, frame)
         frame.locals[node.target.id] = value
         return value
+
+
+def _catalog_fact(obj: Obj, attr: str) -> Any:
+    """A provider filled from a Hugging Face config at run time: the catalog's value of
+    `attr` for its model, or None."""
+    if obj.missing is None or not obj.hf_model_id:
+        return None
+    return catalog_fact(obj.hf_model_id, attr)
+
+
+def _returns(stmt: ast.If) -> bool:
+    """Whether a `return` sits in the statement's branches (not in a nested def or class);
+    kept on the node, which is parsed once per source tree."""
+    found = getattr(stmt, "_autorecipe_returns", None)
+    if found is None:
+        todo: list[ast.AST] = [*stmt.body, *stmt.orelse]
+        found = False
+        while todo and not found:
+            node = todo.pop()
+            found = isinstance(node, ast.Return)
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                todo.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
+        stmt._autorecipe_returns = found  # type: ignore[attr-defined]
+    return found
 
 
 def _handlers(prefix: str) -> dict[type, Any]:

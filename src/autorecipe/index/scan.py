@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autorecipe.index.datasets import dataset_presets, entry_point
+from autorecipe.index.devices import Device, device_for
 from autorecipe.index.evaluate import Interpreter, RecipeRaised
 from autorecipe.index.fields import PATH_TO_PLAIN, PLAIN_FIELDS
 from autorecipe.index.lint import docstring_contradictions
@@ -302,7 +303,7 @@ def build_index(source: str | Path, *, exiting: bool = False) -> RecipeIndex:
 
 def _build(tree: SourceTree) -> RecipeIndex:
     interp = Interpreter(tree)
-    evaluated: dict[int, tuple[Any, str | None]] = {}
+    evaluated: dict[tuple[int, Device | None], tuple[Any, str | None]] = {}
     recipes: list[Recipe] = []
     for kind, prefix in KINDS.items():
         if not tree.has_module(prefix):
@@ -310,10 +311,11 @@ def _build(tree: SourceTree) -> RecipeIndex:
         bindings = _collect(interp, kind, prefix)
         for name in sorted(bindings):
             b = bindings[name]
-            key = id(b.func.node)
+            device = device_for(parse_name(b.name).gpu_type or parse_name(b.func.name).gpu_type)
+            key = (id(b.func.node), device)
             if key not in evaluated:
                 try:
-                    evaluated[key] = (interp.run(b.func), None)
+                    evaluated[key] = (interp.run(b.func, device), None)
                 except RecipeRaised as exc:
                     evaluated[key] = (None, f"{exc.message} ({exc.where})")
                 except Exception as exc:  # a construct the interpreter mishandles
