@@ -231,6 +231,25 @@ def test_precision_is_honoured_before_gpu_type() -> None:
     assert gb200.gpus_per_node == 4 and gb200.nodes == 2  # NVL72 compute trays
 
 
+def test_precision_no_library_recipe_trains_in_is_set_by_a_classed_override() -> None:
+    # Qwen3-235B ships no FP8 library recipe; its 256xH100 FP8 benchmark is fp8cs.
+    answer = api.recommend("Qwen/Qwen3-235B-A22B", "pretrain", 256, "h100", precision="fp8")
+    assert library(answer.recipe.name).precision == "bf16"
+    assert answer.overrides["mixed_precision"] == "bf16_with_fp8_current_scaling_mixed"
+    change = next(c for c in answer.changes if c.key == "mixed_precision")
+    assert change.change_class == "convergence"
+    assert "mixed_precision=bf16_with_fp8_current_scaling_mixed" in answer.command
+    assert any("no pretrain recipe for this model trains in FP8" in r for r in answer.reasons)
+    # the benchmark shown is the one in the precision asked for, and the estimate is FP8's
+    assert answer.benchmark is not None and "_fp8cs_" in answer.benchmark.recipe.name
+    bf16 = api.recommend("Qwen/Qwen3-235B-A22B", "pretrain", 256, "h100")
+    assert "mixed_precision" not in bf16.overrides and "_bf16_" in bf16.benchmark.recipe.name
+    assert answer.throughput.tokens_per_sec_per_gpu > bf16.throughput.tokens_per_sec_per_gpu
+    # asking for the precision the recipe already trains in changes nothing
+    same = api.recommend("Qwen/Qwen3-235B-A22B", "pretrain", 256, "h100", precision="bf16")
+    assert same.overrides == bf16.overrides
+
+
 def test_multi_node_and_slurm_forms() -> None:
     answer = api.recommend("Qwen3-235B-A22B", "peft", 16, "h100", slurm=True)
     assert answer.nodes == 2 and "--nnodes=2" in answer.command

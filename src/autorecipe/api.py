@@ -361,7 +361,9 @@ def recommend(
     The recipe's layout is kept when it runs here; else the planner resizes it, releasing
     the fewest of its factors (`released`). Optional execution-only speed-ups (VP for a
     pipeline without it) are in `tuning`, not in the command; when nothing fits,
-    `fits_from_gpus` is the planner's smallest GPU count that does.
+    `fits_from_gpus` is the planner's smallest GPU count that does. `precision` (bf16 by
+    default) prefers a recipe that trains in it; when none does, the chosen one gets a
+    `mixed_precision` override, classed as a convergence change.
 
     `first_time` fills what is missing with the gentlest start (Llama 3 8B pretraining on
     mock data, one 8-GPU H100 node); `slurm` adds a complete sbatch script. `tokens` ("1T",

@@ -31,6 +31,14 @@ SPELLINGS: dict[str, set[str]] = {
     "nvfp4": {"nvfp4", "fp4"},
 }
 PRECISIONS = tuple(SPELLINGS)
+# The Megatron-Bridge mixed_precision preset that trains in each precision (bf16 compute and
+# master weights around the low-precision GEMMs; training/mixed_precision.py in 0.6.2).
+PRESETS = {
+    "bf16": "bf16_mixed",
+    "fp8": "bf16_with_fp8_current_scaling_mixed",
+    "mxfp8": "bf16_with_mxfp8_mixed",
+    "nvfp4": "bf16_with_nvfp4_mixed",
+}
 
 
 def canonical_precision(text: str) -> str:

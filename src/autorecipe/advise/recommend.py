@@ -55,7 +55,7 @@ from autorecipe.launch import (
 from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.plan import max_seq_len, refuse_over_limit
 from autorecipe.layout.schema import Layout
-from autorecipe.precision import canonical_precision
+from autorecipe.precision import PRESETS, canonical_precision
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
 
 MODES: tuple[str, ...] = get_args(Mode)
@@ -200,10 +200,12 @@ def _overrides(
     seq_len: int,
     recipe_seq: int | None,
     pretrained: str | None = None,
+    precision: Move | None = None,
 ) -> tuple[dict[str, Any], list[Change]]:
     """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed;
-    `pretrained` says what the release takes as the starting checkpoint, when one is due."""
-    moves = []
+    `pretrained` says what the release takes as the starting checkpoint, when one is due,
+    and `precision` switches the recipe to the precision asked for."""
+    moves = [precision] if precision else []
     if recipe_seq != seq_len:
         moves.append(
             Move(
@@ -406,9 +408,7 @@ def _seq_of(recipe) -> int:
     return 0
 
 
-def _benchmark(
-    index: RecipeIndex, choice: Choice, query: Query, gpus_per_node: int
-) -> Alternative | None:
+def _benchmark_recipe(index: RecipeIndex, choice: Choice, query: Query) -> Recipe | None:
     """The benchmark recipe for this model, mode, GPU type and count, if one ships."""
     key = checkpoint_key(choice.entry.hf_model_id)
     hits = [
@@ -422,17 +422,22 @@ def _benchmark(
     ]
     if not hits:
         return None
-    # Prefer BF16 and the benchmark's sequence length closest to the request; say its own
-    # length and precision, since a benchmark at 8K says little about a 32K run.
-    best = min(
+    # Prefer the precision asked for (BF16 by default) and the benchmark's sequence length
+    # closest to the request; say its own length and precision, since a benchmark at 8K
+    # says little about a 32K run.
+    wanted = query.precision or "bf16"
+    return min(
         hits,
         key=lambda r: (
-            (r.precision or "bf16") != "bf16",
+            recipe_precision(r) != wanted,
             abs(_seq_of(r) - query.seq_len) if query.seq_len and _seq_of(r) else 0,
             len(r.name),
             r.name,
         ),
     )
+
+
+def _benchmark(best: Recipe, query: Query, gpus_per_node: int) -> Alternative:
     shape = ", ".join(
         part
         for part in (
@@ -509,6 +514,7 @@ def recommend(
     choice = choose_recipe(idx, spec, query, _recipe_spec)
     adapted, choice, query = _fit(idx, spec, gpu, choice, query)
     recipe = choice.entry
+    switch = _precision_switch(recipe, precision)
     before = recipe_layout(recipe, idx.bridge_version, spec)
     recipe_seq = recipe_seq_length(recipe)
     seq = seq_len or recipe_seq or spec.max_position_embeddings or DEFAULT_SEQ
@@ -528,7 +534,7 @@ def recommend(
     )
     needs_weights = query.mode in ("sft", "peft") and not recipe.fields.get(PRETRAINED_KEY)
     how = pretrained_checkpoint_how(launcher) if needs_weights else None
-    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq, how)
+    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq, how, switch)
 
     data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
     tp = adapted.layout.tp if adapted.layout else 1
@@ -552,6 +558,9 @@ def recommend(
     preset = next((p for p in idx.datasets if p.name == data.name), data.name)
     lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=preset)
     reasons = list(choice.reasons)
+    bench = _benchmark_recipe(idx, choice, query)
+    if switch:
+        reasons.append(_precision_reason(switch, recipe, query, bench))
     if first_time:
         reasons.insert(0, "first time: the most travelled path, on data that needs no download")
     if adapted.layout is None:
@@ -594,7 +603,7 @@ def recommend(
             adapted.layout,
             gpu,
             seq_len=seq,
-            precision=recipe_precision(recipe),
+            precision=target.precision,
             mode=query.mode,
             world_size=gpus,
             tokens=tokens,
@@ -636,16 +645,44 @@ def recommend(
         )
         if choice.runner_up
         else None,
-        benchmark=_benchmark(idx, choice, query, per_node),
+        benchmark=_benchmark(bench, query, per_node) if bench else None,
         rules=_rules(spec, gpu, adapted.layout, gpus, seq, adapted) if adapted.layout else [],
         tuning=tuned,
         slurm_script=slurm_script(launcher, **command_args) if slurm else None,
     )
 
 
+def _precision_switch(recipe: Recipe, wanted: str | None) -> Move | None:
+    """The override that makes `recipe` train in the precision asked for, if it does not."""
+    have = recipe_precision(recipe)
+    if wanted is None or wanted == have:
+        return None
+    return Move(
+        "mixed_precision",
+        PRESETS[wanted],
+        recipe.fields.get("mixed_precision"),
+        f"you asked for {wanted.upper()} and the recipe trains in {have.upper()}",
+    )
+
+
+def _precision_reason(switch: Move, recipe: Recipe, query: Query, bench: Recipe | None) -> str:
+    have = recipe_precision(recipe).upper()
+    wanted = str(query.precision).upper()
+    shipped = (
+        f"; NVIDIA's benchmark {bench.name} trains it in {wanted}"
+        if bench and recipe_precision(bench) == query.precision
+        else ""
+    )
+    return (
+        f"no {query.mode} recipe for this model trains in {wanted}: the {have} one, switched "
+        f"with {switch.key}={switch.new} (changes the numerics){shipped}"
+    )
+
+
 def _target(recipe: Recipe, spec: ModelSpec, gpu: GPUSpec, query: Query, recipe_seq: int) -> Target:
     """The allocation, with the recipe's own memory-relevant settings (optimizer dtypes,
-    LoRA rank, ...) so that the kept layout and the planner are estimated alike."""
+    LoRA rank, ...) so that the kept layout and the planner are estimated alike; in the
+    precision asked for, which an override sets when the recipe trains in another."""
     rank = recipe.fields.get("peft.dim")
     return Target(
         spec=spec,
@@ -653,7 +690,7 @@ def _target(recipe: Recipe, spec: ModelSpec, gpu: GPUSpec, query: Query, recipe_
         gpu=gpu,
         seq_len=query.seq_len or recipe_seq,
         mode=query.mode,
-        precision=recipe_precision(recipe),
+        precision=query.precision or recipe_precision(recipe),
         knobs=recipe_knobs(recipe.fields),
         lora_rank=rank if isinstance(rank, int) and rank > 0 else 32,
     )

@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         precision: str | None = typer.Option(
             None,
             "--precision",
-            help="Prefer a recipe of this precision: bf16 (default), fp8, mxfp8, nvfp4.",
+            help="Train in this precision: bf16 (default), fp8, mxfp8, nvfp4. A recipe that "
+            "trains in it is preferred; else the closest one gets a mixed_precision override.",
         ),
         first_time: bool = typer.Option(
             False,
