@@ -443,3 +443,14 @@ def test_recommend_estimates_with_the_recipes_own_overlaps():
         precision="bf16", mode="sft", world_size=16,
     )  # fmt: skip
     assert rec.throughput.breakdown["tp_comm"] > 2 * plain.breakdown["tp_comm"]
+
+
+def test_an_expert_all_to_all_across_nvlink_domains_is_called_the_least_certain_part():
+    from autorecipe import api
+
+    common = dict(gpus=256, gpu_type="h100", precision="fp8", tp=2, pp=8, vp=4, gbs=8192)
+    across = api.estimate("Qwen/Qwen3-235B-A22B", ep=32, **common)
+    inside = api.estimate("Qwen/Qwen3-235B-A22B", ep=8, **common)
+    note = [a for a in across.throughput.assumptions if "least certain" in a]
+    assert note and "spans 4 NVLink domains" in note[0]
+    assert not any("least certain" in a for a in inside.throughput.assumptions)

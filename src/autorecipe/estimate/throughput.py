@@ -337,6 +337,13 @@ def estimate_throughput(
     if cp > 1:
         t_cp_l = _cp_time(spec, layout, links, p, n_tok * counts.attention / per_layer, t_attn_l)
     t_ep_l = 0.0
+    domains = -(-ep * etp // links.domain)
+    if spec.is_moe and domains > 1:
+        assumptions.append(
+            f"the expert all-to-all spans {domains} NVLink domains (EP×ETP = {ep * etp}): the "
+            "least certain part of this estimate, since the published runs disagree on what it "
+            "costs; compare layouts that differ here with a measurement"
+        )
     if spec.is_moe and ep > 1:
         sent = n_tok / sp_split * k * h * BF16_BYTES * (ep - 1) / ep
         t_a2a = 4 * links.all_to_all_time(sent, ep, etp)
