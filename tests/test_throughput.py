@@ -293,7 +293,10 @@ def setups(draw):
 def test_mfu_stays_physical(setup):
     spec, layout, gpu, kw = setup
     t = estimate_throughput(spec, layout, gpu, **kw)
-    assert 0 < t.mfu <= 0.75
+    # MFU counts model FLOPs (Bridge's accounting); PEFT skips the frozen weights' gradient
+    # GEMMs, a third of them, so the tensor cores run 2/3 of what MFU counts.
+    executed = 2.0 / 3.0 if kw["mode"] == "peft" else 1.0
+    assert 0 < t.mfu * executed <= 0.75
     assert all(v >= 0 for v in t.breakdown.values())
 
 
