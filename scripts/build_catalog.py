@@ -274,6 +274,23 @@ CORRECTIONS: list[tuple[str, str, object, str]] = [
         False,
         "LM equals NVIDIA-Nemotron-Nano-12B-v2, untied (shared data)",
     ),
+    # max_position_embeddings the shared table leaves null, from the vendor's own model card
+    # (its context length, K = 1024 tokens); without it the limit fell back to the longest
+    # shipped recipe, which is no limit of the model.
+    (
+        "moonshotai/Kimi-K2-Instruct",
+        "max_position_embeddings",
+        131072,
+        "vendor model card: github.com/MoonshotAI/Kimi-K2@11062d119a82873f7f786cd2733c57d42ee65b79"
+        ":README.md (Model Summary: Context Length 128K = 131072 tokens)",
+    ),
+    (
+        "stepfun-ai/Step-3.5-Flash",
+        "max_position_embeddings",
+        262144,
+        "vendor model card: github.com/stepfun-ai/Step-3.5-Flash@fabede3d3c40a5c567c86f206557e44dd652ae28"
+        ":README.md (256K context window = 262144 tokens)",
+    ),
     (
         "google/gemma-4-E4B-it",
         "tie_word_embeddings",

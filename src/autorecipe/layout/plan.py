@@ -137,27 +137,54 @@ def max_seq_len(index: RecipeIndex, spec: ModelSpec) -> int | None:
     return max(known) if known else None
 
 
-def refuse_long_seq(seq_len: int | None, spec: ModelSpec, model: str) -> None:
+def refuse_long_seq(seq_len: int | None, spec: ModelSpec, model: str) -> Finding | None:
     """UserError when `seq_len` is over the model's longest context (`max_seq_len`), for
-    plan and estimate. The bundled index is read only when the request is over
-    max_position_embeddings (a shipped recipe may go further)."""
+    plan and estimate; a warning Finding instead when the catalog lacks the model's
+    max_position_embeddings (see `refuse_over_limit`). The bundled index is read only when
+    the request is over max_position_embeddings (a shipped recipe may go further)."""
     if seq_len is None or (
         spec.max_position_embeddings and seq_len <= spec.max_position_embeddings
     ):
-        return
+        return None
     from autorecipe.index.load import load_index
 
-    refuse_over_limit(seq_len, max_seq_len(load_index(provenance=False), spec), spec, model)
+    return refuse_over_limit(seq_len, max_seq_len(load_index(provenance=False), spec), spec, model)
 
 
-def refuse_over_limit(seq_len: int | None, limit: int | None, spec: ModelSpec, model: str) -> None:
-    """UserError when `seq_len` is over `limit` (from `max_seq_len`): one wording for plan,
-    estimate and recommend."""
-    if seq_len and limit and seq_len > limit:
+def refuse_over_limit(
+    seq_len: int | None, limit: int | None, spec: ModelSpec, model: str
+) -> Finding | None:
+    """UserError when `seq_len` is over `limit` (from `max_seq_len`) and the catalog knows
+    the model's max_position_embeddings: one wording for plan, estimate and recommend.
+
+    Without max_position_embeddings, `limit` is only the longest shipped recipe (or None),
+    which says nothing about what the model supports: the answer goes on, with a warning
+    Finding (returned) that says so."""
+    name = spec.hf_id or model
+    if not seq_len or (limit and seq_len <= limit):
+        return None
+    if spec.max_position_embeddings:
         raise UserError(
-            f"--seq-len {seq_len} is over what {spec.hf_id or model} supports ({limit} tokens: "
+            f"--seq-len {seq_len} is over what {name} supports ({limit} tokens: "
             "its max_position_embeddings or its longest shipped recipe); use at most that"
         )
+    shipped = (
+        f"the longest shipped recipe for {name} runs {limit} tokens"
+        if limit
+        else f"no shipped recipe trains {name}"
+    )
+    return Finding(
+        id="seq_len_unchecked",
+        severity="warning",
+        message=(
+            f"Sequence length {seq_len} is unchecked: {shipped}; the catalog does not know the "
+            "model's max_position_embeddings."
+        ),
+        fix=(
+            "Check max_position_embeddings (and rope_scaling) in the model's config.json "
+            f"covers {seq_len} tokens."
+        ),
+    )
 
 
 def _recipe_pins(
@@ -244,7 +271,7 @@ def plan_layouts(
         # checked before the defaults: 0 is a typo, not a request for the default
         raise UserError(f"--seq-len must be at least 1 (got {seq_len}); omit it for the default.")
     spec, gpu = _resolve(model, gpu_type)
-    refuse_long_seq(seq_len, spec, model)
+    seq_note = refuse_long_seq(seq_len, spec, model)
     ref, pins, knobs = None, {}, DEFAULT_KNOBS
     if recipe:
         ref, pins, own = _recipe_pins(recipe, spec, model)
@@ -294,6 +321,8 @@ def plan_layouts(
         c.overrides = layout_overrides(c.layout, spec, base)
         if resized is not None:
             c.findings.insert(0, resized)
+        if seq_note is not None:
+            c.findings.insert(0, seq_note)
         if base is not None:
             c.changes = _changes(c.overrides, base)
     fits = bool(candidates[0].memory and candidates[0].memory.fits)
@@ -372,7 +401,7 @@ def estimate_layout(
             f"TP×PP×CP = {tp}×{pp}×{cp} = {mp} does not divide {gpus} GPUs, so DP is not an "
             f"integer; choose factors whose product divides {gpus}."
         )
-    refuse_long_seq(seq_len, spec, model)
+    seq_note = refuse_long_seq(seq_len, spec, model)
     dp = gpus // mp
     # Bridge >= 0.6: ETP defaults to 1 when EP > 1, else to TP
     etp = etp if etp is not None else (1 if ep > 1 else tp)
@@ -422,6 +451,8 @@ def estimate_layout(
     findings = [
         Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations
     ]
+    if seq_note is not None:
+        findings.insert(0, seq_note)
     if split:
         findings.append(
             Finding(
