@@ -502,7 +502,7 @@ def recommend(
     if per_node < 1:
         raise UserError(f"--gpus-per-node must be a positive whole number; got {per_node}")
     limit = max_seq_len(idx, spec)
-    refuse_over_limit(seq_len, limit, spec, model)
+    seq_note = refuse_over_limit(seq_len, limit, spec, model)  # a warning when unchecked
 
     query = Query(
         mode=checked_mode,
@@ -557,6 +557,8 @@ def recommend(
     # dataset with it, and the data rules (packing, VLM data) must see what will run.
     preset = next((p for p in idx.datasets if p.name == data.name), data.name)
     lint = check_recipe(recipe, overrides, world_size=gpus, gpu=gpu, spec=spec, dataset=preset)
+    if seq_note is not None:
+        lint.findings.insert(0, seq_note)
     reasons = list(choice.reasons)
     bench = _benchmark_recipe(idx, choice, query)
     if switch:
