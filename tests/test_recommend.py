@@ -250,6 +250,35 @@ def test_precision_no_library_recipe_trains_in_is_set_by_a_classed_override() ->
     assert same.overrides == bf16.overrides
 
 
+def test_a_recipe_for_another_model_is_said_to_build_that_model() -> None:
+    # DeepSeek-V3 ships no SFT recipe: the closest size of its architecture is Moonlight-16B,
+    # whose recipe builds Moonlight; a DeepSeek-V3 checkpoint does not load into it.
+    sft = api.recommend("deepseek-ai/DeepSeek-V3", "sft", 8, "a100", seq_len=8192)
+    assert sft.recipe.name.startswith("moonlight_")
+    other = next(f for f in sft.findings if f.id == "other-model")
+    assert other.severity == "error"
+    assert (
+        "builds moonshotai/Moonlight-16B-A3B" in other.message and "will not load" in other.message
+    )
+    assert "from_hf_pretrained('deepseek-ai/DeepSeek-V3')" in other.fix
+    # ... and its shipped layout is not trusted over the estimate: the run is not the recipe's
+    assert not any(f.id == "memory-estimate-above-recipe" for f in sft.findings)
+    assert sft.memory is not None and not sft.memory.fits
+    assert any(f.id == "memory" and f.severity == "error" for f in sft.findings)
+    exact = api.recommend("Qwen3-30B-A3B", "sft", 16, "h100")
+    assert not any(f.id == "other-model" for f in exact.findings)
+
+
+def test_a_shipped_layout_is_trusted_over_the_estimate_only_for_the_recipes_own_run() -> None:
+    # Qwen3-32B LoRA on one H100 fits in BF16; in FP8 (our override adds Transformer Engine's
+    # weight copies) it does not, and the recipe never ran that: an error, with a way out.
+    fp8 = api.recommend("Qwen/Qwen3-32B", "peft", 1, "h100", precision="fp8")
+    assert fp8.memory is not None and not fp8.memory.fits
+    assert not any(f.id == "memory-estimate-above-recipe" for f in fp8.findings)
+    assert any(f.id == "memory" and f.severity == "error" for f in fp8.findings)
+    assert fp8.fits_from_gpus is not None
+
+
 def test_multi_node_and_slurm_forms() -> None:
     answer = api.recommend("Qwen3-235B-A22B", "peft", 16, "h100", slurm=True)
     assert answer.nodes == 2 and "--nnodes=2" in answer.command

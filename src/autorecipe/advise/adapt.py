@@ -238,11 +238,13 @@ def adapt_layout(
     *,
     recipe_seq: int,
     recipe_gpu: GPUSpec | None,
+    own_run: bool = True,
 ) -> Adapted:
     """The recipe's layout on the target's GPUs, or the planner's resize of it.
 
     `recipe_seq` and `recipe_gpu` are what the recipe was tuned for: on no more than that,
-    the recipe's own layout is trusted over the memory estimate.
+    the recipe's own layout is trusted over the memory estimate, if the run is the recipe's
+    own (`own_run`: its model, in its precision).
 
     Example:
         >>> lo = recipe_layout(r, "0.6.2", llama3_8b)
@@ -263,7 +265,8 @@ def adapt_layout(
             # The shipped recipe runs this layout with no more sharding, on a GPU with no
             # more memory, at no shorter a sequence: that outweighs a pessimistic estimate.
             shipped = (
-                recipe_gpu is not None
+                own_run
+                and recipe_gpu is not None
                 and target.gpu.usable_memory_gib >= recipe_gpu.usable_memory_gib
                 and kept.dp >= recipe_lo.dp
                 and target.seq_len <= recipe_seq

@@ -56,7 +56,7 @@ from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.plan import max_seq_len, refuse_over_limit
 from autorecipe.layout.schema import Layout
 from autorecipe.precision import PRESETS, canonical_precision
-from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef
+from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef, Throughput
 
 MODES: tuple[str, ...] = get_args(Mode)
 BENCHMARK_LABEL = (
@@ -591,16 +591,8 @@ def recommend(
             else f"the recipe's layout is not kept on {gpus} GPUs ({adapted.moved_because}); "
             "no layout fits: the planner's leanest is shown"
         )
-    return Recommendation(
-        recipe=RecipeRef(
-            name=choice.recipe.name, kind=choice.recipe.kind, alias_of=choice.recipe.alias_of
-        ),
-        dataset=data.name,
-        command=torchrun_command(launcher, **command_args),
-        overrides=overrides,
-        layout=adapted.layout,
-        memory=adapted.memory,
-        throughput=estimate_throughput(
+    speed = (
+        estimate_throughput(
             spec,
             adapted.layout,
             gpu,
@@ -612,8 +604,21 @@ def recommend(
             overlap=target.knobs.overlap(),
         )
         if adapted.layout and adapted.memory
-        else None,
-        findings=_findings(
+        else None
+    )
+    return Recommendation(
+        recipe=RecipeRef(
+            name=choice.recipe.name, kind=choice.recipe.kind, alias_of=choice.recipe.alias_of
+        ),
+        dataset=data.name,
+        command=torchrun_command(launcher, **command_args),
+        overrides=overrides,
+        layout=adapted.layout,
+        memory=adapted.memory,
+        throughput=speed,
+        findings=_other_model(choice, spec, query.mode)
+        + _oversized(target, before, adapted.layout, speed)
+        + _findings(
             adapted, recipe, before, gpu, gpus, lint.findings, limit, (fits_from, tried_upto)
         ),
         changes=changes,
@@ -652,6 +657,72 @@ def recommend(
         tuning=tuned,
         slurm_script=slurm_script(launcher, **command_args) if slurm else None,
     )
+
+
+# Extra GPUs that add less than this to the speed are not worth having.
+USEFUL_GAIN = 1.1
+
+
+def _oversized(
+    target: Target, before: Layout, after: Layout | None, speed: Throughput | None
+) -> list[Finding]:
+    """More GPUs than the recipe's global batch can feed at its own model parallelism, when
+    the extra ones only split each sequence or layer further and barely add speed."""
+    mp = before.tp * before.pp * before.cp
+    useful = mp * max(before.gbs // max(before.mbs, 1), 1)
+    if after is None or speed is None or target.world <= useful:
+        return []
+    fed = before.model_copy(update={"dp": useful // mp, "sp": before.tp > 1})
+    try:
+        small = estimate_throughput(
+            target.spec, fed, target.gpu, seq_len=target.seq_len, precision=target.precision,
+            mode=target.mode, world_size=useful, overlap=target.knobs.overlap(),
+        )  # fmt: skip
+    except UserError:
+        return []
+    total_small = small.tokens_per_sec_per_gpu * useful
+    total = speed.tokens_per_sec_per_gpu * target.world
+    if total >= USEFUL_GAIN * total_small:
+        return []
+    return [
+        Finding(
+            id="oversized-allocation",
+            severity="warning",
+            message=f"The recipe's global batch of {before.gbs} sequences (micro batch "
+            f"{before.mbs}) feeds {useful} GPUs at its own TP×PP×CP = {mp}; the other "
+            f"{target.world - useful} only split the work further (TP {after.tp}, PP {after.pp}, "
+            f"CP {after.cp}): predicted {total:,.0f} tokens/s on {target.world} GPUs against "
+            f"{total_small:,.0f} on {useful}.",
+            fix=f"Run on {useful} GPUs, or raise train.global_batch_size to at least "
+            f"{target.world // mp * before.mbs} (a convergence change: a new experiment).",
+        )
+    ]
+
+
+def _other_model(choice: Choice, spec: ModelSpec, mode: str) -> list[Finding]:
+    """When no recipe builds the model asked for, the command trains the recipe's own model:
+    said as a finding, an error where a checkpoint of the model asked for must load."""
+    if choice.exact_model:
+        return []
+    built = choice.entry.hf_model_id or "the recipe's model"
+    differs = "; ".join(choice.differences[:4])
+    return [
+        Finding(
+            id="other-model",
+            severity="error" if mode in ("sft", "peft") else "warning",
+            message=f"This command builds {built}, the recipe's own model, not {spec.hf_id}: "
+            f"Megatron-Bridge ships no {mode} recipe for it"
+            + (
+                f", and a {spec.hf_id} checkpoint will not load into it ({differs})"
+                if mode in ("sft", "peft")
+                else f" ({differs})"
+            )
+            + f". Memory and speed above are {spec.hf_id}'s in this layout.",
+            fix=f"Write a recipe from {choice.recipe.name} whose model is "
+            f"AutoBridge.from_hf_pretrained('{spec.hf_id}').to_megatron_provider(), keeping its "
+            "other settings, and launch that.",
+        )
+    ]
 
 
 def _precision_switch(recipe: Recipe, wanted: str | None) -> Move | None:
@@ -712,6 +783,7 @@ def _fit(
             _target(recipe, spec, gpu, q, recipe_seq),
             recipe_seq=recipe_seq,
             recipe_gpu=_known_gpu(recipe.gpu_type),
+            own_run=c.exact_model and _precision_switch(recipe, q.precision) is None,
         )
 
     adapted = run(choice, query)
