@@ -39,6 +39,12 @@ KNOWN_UPSTREAM_DEFECTS: dict[str, tuple[str, str]] = {
         r"qwen35_vl_(122b_a10b|397b_a17b)_(sft|peft)_",
         "GBS 36 with MBS 4 is not divisible by MBS×DP (num_microbatches_calculator)",
     ),
+    "AR313": (
+        r"(deepseek_v4_flash_pretrain_32gpu|gpt_oss_20b_(pretrain_16gpu|sft_8gpu|peft_1gpu)"
+        r"|llama3_8b_pretrain_2gpu)_h100_fp8mx_|llama3_8b_pretrain_2gpu_h100_nvfp4_",
+        "MXFP8 / NVFP4 recipes for H100: Transformer Engine asserts check_mxfp8_support / "
+        "check_nvfp4_support (compute capability 10.0+, Blackwell) when the autocast is entered",
+    ),
     "AR502": (
         r"ministral3_",
         "in-batch packing (the VLM SFT common) with micro_batch_size=1: ConfigContainer.validate raises",

@@ -59,4 +59,4 @@ def test_recommend_takes_the_recipe_spelling_and_refuses_what_the_gpu_lacks():
     assert "fp8" in fp8["recipe"]["name"] or "low_precision" in fp8["recipe"]["name"]
     # through the real entry point: a UserError is one line on stderr, exit 2
     proc = run_cli(*base, "--gpu-type", "a100", "--precision", "fp8")
-    one_line_error(proc, "A100-80GB has no published dense fp8 peak")
+    one_line_error(proc, "A100-80GB (Ampere) has no FP8 tensor cores", "use bf16")

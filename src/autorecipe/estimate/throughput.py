@@ -57,16 +57,63 @@ ASSUMED_NETWORK_GBPS = 400.0  # NDR InfiniBand, one NIC per GPU
 ASSUMED_FLOPS_PER_EXP = 256.0  # Hopper's tensor-core : exponential-unit ratio
 
 
+def precision_unsupported(gpu: GPUSpec, precision: str) -> str | None:
+    """Why `gpu`'s tensor cores cannot run `precision`, or None if they can or we cannot tell.
+
+    Judged on the catalog's `arch` only, and only for architectures known to lack the format
+    (a GPU without an arch, e.g. a custom one, or a newer one, is left to its peaks):
+    - fp8: FP8 tensor cores start with Ada (sm_89) and Hopper (sm_90); Transformer Engine's
+      check_fp8_support requires compute capability 8.9+, so Ampere (A100) raises.
+    - mxfp8, nvfp4: block-scaled MXFP8 / NVFP4 GEMMs first appeared in Blackwell (SM 10.0; TE
+      docs, features/low_precision_training/mxfp8); TE's check_mxfp8_support and
+      check_nvfp4_support require compute capability 10.0+, asserted when the
+      MXFP8BlockScaling / NVFP4BlockScaling autocast is entered, so H100/H200 raise. Rubin
+      runs them all (its peaks are not published yet: peak_flops says so).
+
+    >>> from autorecipe.catalog.gpus import resolve_gpu
+    >>> precision_unsupported(resolve_gpu("h100"), "fp8") is None
+    True
+    >>> precision_unsupported(resolve_gpu("h100"), "mxfp8").split(":")[0]
+    'H100-SXM (Hopper) has no MXFP8 tensor cores'
+    """
+    pre_fp8 = {"Volta", "Turing", "Ampere"}
+    if precision == "fp8":
+        lacking, runs = pre_fp8, "compute capability 8.9 (Ada, Hopper) and later"
+    elif precision in ("mxfp8", "nvfp4"):
+        lacking = pre_fp8 | {"Ada", "Ada Lovelace", "Hopper"}
+        runs = "Blackwell (compute capability 10.0) and later"
+    else:
+        return None
+    if gpu.arch not in lacking:
+        return None
+    fmt = precision.upper()
+    return (
+        f"{gpu.key} ({gpu.arch}) has no {fmt} tensor cores: Transformer Engine runs {fmt} on {runs}"
+    )
+
+
 def peak_flops(gpu: GPUSpec, precision: str) -> float:
-    """Dense FLOP/s `gpu` runs `precision` GEMMs at; UserError where the catalog has none
-    (A100 and FP8: no such tensor cores; Rubin: not published yet)."""
+    """Dense FLOP/s `gpu` runs `precision` GEMMs at; UserError where it cannot run them
+    (A100 and FP8, H100 and MXFP8/NVFP4: no such tensor cores, see precision_unsupported) or
+    the catalog has no peak (Rubin: not published yet; a custom GPU given none)."""
     if precision not in PEAK_KEY:
         raise UserError(f"unknown precision {precision!r}; use one of: {', '.join(PEAK_KEY)}")
+    lacks = precision_unsupported(gpu, precision)
+    if lacks:
+        runs = [p for p in ("fp8",) if p != precision and not precision_unsupported(gpu, p)]
+        use = " or ".join([*(f"{p} (current scaling)" for p in runs), "bf16"])
+        if precision == "fp8":  # keeps the catalog's wording: A100 lists no fp8 peak
+            lacks = lacks.replace(
+                "tensor cores:", "tensor cores, hence no published dense fp8 peak:"
+            )
+        raise UserError(f"{lacks}; use {use}, or another GPU")
     tflops = gpu.peak_tflops.get(PEAK_KEY[precision])
     if not tflops:
+        other = "bf16" if precision != "bf16" and gpu.peak_tflops.get("bf16") else None
         raise UserError(
             f"{gpu.key} has no published dense {PEAK_KEY[precision]} peak, so {precision} cannot be "
-            f"estimated on it; use a precision it supports (bf16) or another GPU"
+            f"estimated on it; use "
+            + (f"a precision it supports ({other}) or another GPU" if other else "another GPU")
         )
     return tflops * 1e12
 
@@ -155,7 +202,10 @@ def _cp_time(
         # one; what attention cannot cover stays exposed as well
         t_ring = 3 * (size - 1) * local_kv / links.group(size, stride)
         t_step = t_ring / (size - 1)
-        return p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+        exposed = p.cp_exposed * t_step + max(0.0, t_ring - t_step - t_attn)
+        # forward and backward each walk the ring: never faster than its steps' latency
+        floor = 2 * size * p.cp_step_latency_s
+        return max(exposed, floor - t_attn)
 
     if kind == "a2a":
         return all_to_all(cp)

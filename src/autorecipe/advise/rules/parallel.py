@@ -5,7 +5,9 @@ from __future__ import annotations
 from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
 from autorecipe.errors import closest
+from autorecipe.estimate.throughput import precision_unsupported
 from autorecipe.layout.stages import even_splits
+from autorecipe.precision import PRESETS
 
 PRE_BLACKWELL = ("Ampere", "Hopper")
 LONG_CONTEXT = 32768
@@ -439,26 +441,46 @@ def unknown_preset(ctx: CheckContext) -> list[Hit]:
 
 @rule(
     "AR313",
-    "FP8 on a GPU without FP8 tensor cores",
+    "A precision the GPU has no tensor cores for (FP8 before Ada/Hopper, MXFP8/NVFP4 before Blackwell)",
     "error",
-    """FP8 training (any FP8 preset, and MXFP8/NVFP4 with it) needs FP8 tensor cores, which
-    start with Hopper (and Ada): Transformer Engine checks the device before the first FP8
-    GEMM (check_fp8_support, compute capability 8.9+) and raises on an Ampere GPU such as
-    the A100, which the GPU catalog lists with no FP8 peak. Fired only for a catalog GPU
-    whose architecture is known and has no FP8 peak (not for preliminary or custom GPUs).
-    MXFP8 and NVFP4 on Hopper are not flagged: Bridge 0.6.2 ships H100 recipes with both
-    (e.g. llama3_8b_pretrain_2gpu_h100_fp8mx_config). The fix is bf16_mixed, or a Hopper
-    or newer GPU.""",
+    """Transformer Engine checks the device when the first low-precision autocast is entered
+    (FP8GlobalStateManager autocast_enter / check_recipe_support) and raises when the GPU's
+    tensor cores lack the format:
+    - FP8 (any per-tensor or blockwise FP8 preset): FP8 tensor cores start with Ada (sm_89)
+      and Hopper (sm_90); check_fp8_support requires compute capability 8.9+, so an Ampere
+      GPU such as the A100 (the catalog lists no FP8 peak for it) fails.
+    - MXFP8 and NVFP4 (bf16_with_mxfp8_mixed, bf16_with_nvfp4_mixed and their variants, TE's
+      MXFP8BlockScaling / NVFP4BlockScaling): block-scaled formats that "first appeared in
+      the Blackwell GPU" (TE docs, features/low_precision_training/mxfp8, SM 10.0);
+      check_mxfp8_support and check_nvfp4_support require compute capability 10.0+, so
+      H100 and H200 (Hopper) fail. Bridge 0.6.2 nevertheless ships H100 recipes in both
+      (e.g. llama3_8b_pretrain_2gpu_h100_fp8mx_config): they are flagged, and
+      docs/known-upstream-defects.md has the audit.
+    The precision is the recipe's, or that of a `mixed_precision=` override (a preset name
+    replaces the whole precision config). Fired only for a catalog GPU whose architecture
+    is known to lack the format; a custom GPU without an architecture, or a preliminary one
+    (Rubin runs all of them), is left alone. The fix is FP8 with current scaling
+    (bf16_with_fp8_current_scaling_mixed) where the GPU has FP8 tensor cores, else
+    bf16_mixed; or a GPU that runs the format.""",
 )
-def fp8_needs_hopper(ctx: CheckContext) -> list[Hit]:
+def precision_needs_tensor_cores(ctx: CheckContext) -> list[Hit]:
     gpu = ctx.gpu
-    if ctx.precision == "bf16" or gpu.peak_tflops.get("fp8") or gpu.preliminary or not gpu.arch:
+    lacks = None if gpu.preliminary else precision_unsupported(gpu, ctx.precision)
+    if not lacks:
         return []
+    if ctx.precision != "fp8" and not precision_unsupported(gpu, "fp8"):
+        fix, use = PRESETS["fp8"], "fp8 with current scaling"
+    else:
+        fix, use = PRESETS["bf16"], "bf16"
+    newer = (
+        "a Hopper or newer GPU (H100, H200, B200)"
+        if ctx.precision == "fp8"
+        else "a Blackwell or newer GPU (B200, GB200)"
+    )
     return [
         Hit(
-            f"{ctx.precision} on {gpu.key} ({gpu.arch}): FP8 needs Hopper or newer tensor "
-            "cores, so Transformer Engine raises at launch; use mixed_precision=bf16_mixed, "
-            "or an H100/H200/B200-class GPU.",
-            {"mixed_precision": "bf16_mixed"},
+            f"{lacks}, and raises at launch on this {ctx.precision} config; use {use} "
+            f"(mixed_precision={fix}), or {newer}.",
+            {"mixed_precision": fix},
         )
     ]
