@@ -79,6 +79,12 @@ FIXED: dict[str, tuple[float, str]] = {
         0.5,
         "fixed: interleaved 1F1B overlaps about half of the send/recv (small either way)",
     ),
+    "cp_step_latency_s": (
+        2e-5,
+        "fixed: a ring step is an NCCL send/recv (~10 us, its small-message latency) and the "
+        "attention kernels of one chunk (~10 us of host time); it only shows when chunks are "
+        "tiny, and the CSV has no such run to fit it on",
+    ),
     "grad_bytes": (4.0, "fixed: Bridge recipes reduce gradients in fp32 (grad_reduce_in_fp32)"),
     "param_gather_bytes": (2.0, "fixed: the distributed optimizer all-gathers bf16 parameters"),
     "optimizer_bytes_per_param": (

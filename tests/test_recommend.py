@@ -279,6 +279,18 @@ def test_a_shipped_layout_is_trusted_over_the_estimate_only_for_the_recipes_own_
     assert fp8.fits_from_gpus is not None
 
 
+def test_more_gpus_than_the_recipes_batch_can_use_is_said_with_the_speed_they_add() -> None:
+    # Qwen3-1.7B SFT ships with GBS 8 on one GPU: 8 data-parallel ranks at most. On 256 GB200s
+    # the rest could only split each 2048-token sequence (context parallelism), whose ring
+    # steps then cost more than the attention they split.
+    big = api.recommend("Qwen/Qwen3-1.7B", "sft", 256, "gb200")
+    warn = next(f for f in big.findings if f.id == "oversized-allocation")
+    assert warn.severity == "warning" and "Run on 8 GPUs" in warn.fix
+    assert big.layout is not None and big.layout.cp < 256
+    fitting = api.recommend("Llama 3 8B", "pretrain", 16, "h100")
+    assert not any(f.id == "oversized-allocation" for f in fitting.findings)
+
+
 def test_multi_node_and_slurm_forms() -> None:
     answer = api.recommend("Qwen3-235B-A22B", "peft", 16, "h100", slurm=True)
     assert answer.nodes == 2 and "--nnodes=2" in answer.command

@@ -317,7 +317,14 @@ def test_fp8_gains_at_most_the_peak_ratio_over_bf16(setup):
 @given(
     setups(),
     st.sampled_from(
-        ["tp_exposed", "ep_exposed", "cp_exposed", "dp_exposed_min", "layer_overhead_s"]
+        [
+            "tp_exposed",
+            "ep_exposed",
+            "cp_exposed",
+            "cp_step_latency_s",
+            "dp_exposed_min",
+            "layer_overhead_s",
+        ]
     ),
 )
 def test_more_exposed_communication_is_never_faster(setup, name):

@@ -49,6 +49,10 @@ class ThroughputParams:
     cp_exposed: float
     ep_exposed: float
     pp_p2p_exposed: float
+    # Host and link latency of one context-parallel ring step (a send/recv and the attention
+    # kernels of one chunk), seconds: a ring takes at least this per step, however small
+    # the chunks.
+    cp_step_latency_s: float
     # Lower bound on the exposed share of DP gradient/parameter traffic even when overlapped.
     dp_exposed_min: float
     # Bytes per parameter of the gradient reduce-scatter (fp32 grads) and parameter all-gather.
