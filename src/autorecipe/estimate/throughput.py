@@ -102,10 +102,6 @@ def peak_flops(gpu: GPUSpec, precision: str) -> float:
     if lacks:
         runs = [p for p in ("fp8",) if p != precision and not precision_unsupported(gpu, p)]
         use = " or ".join([*(f"{p} (current scaling)" for p in runs), "bf16"])
-        if precision == "fp8":  # keeps the catalog's wording: A100 lists no fp8 peak
-            lacks = lacks.replace(
-                "tensor cores:", "tensor cores, hence no published dense fp8 peak:"
-            )
         raise UserError(f"{lacks}; use {use}, or another GPU")
     tflops = gpu.peak_tflops.get(PEAK_KEY[precision])
     if not tflops:
