@@ -297,6 +297,7 @@ def test_mfu_stays_physical(setup):
     # GEMMs, a third of them, so the tensor cores run 2/3 of what MFU counts.
     executed = 2.0 / 3.0 if kw["mode"] == "peft" else 1.0
     assert 0 < t.mfu * executed <= 0.75
+    assert (kw["mode"] == "peft") == any("PEFT skips" in a for a in t.assumptions)
     assert all(v >= 0 for v in t.breakdown.values())
 
 

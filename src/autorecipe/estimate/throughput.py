@@ -341,6 +341,11 @@ def estimate_throughput(
     exp_rate = peak_bf16 / flops_per_exp
     # PEFT: base weights are frozen, so their weight-gradient GEMMs (1/3 of the work) do not run.
     gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
+    if mode == "peft":
+        assumptions.append(
+            "MFU counts model FLOPs as Megatron-Bridge reports them; PEFT skips the frozen "
+            "weights' gradient GEMMs, so the tensor cores run about 2/3 of what it counts"
+        )
 
     per_layer = counts.total
     t_dense_l = work.dense_gemm * mb_share / per_layer / (peak * eff_dense) * gemm_factor
