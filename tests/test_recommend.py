@@ -277,6 +277,10 @@ def test_a_shipped_layout_is_trusted_over_the_estimate_only_for_the_recipes_own_
     assert not any(f.id == "memory-estimate-above-recipe" for f in fp8.findings)
     assert any(f.id == "memory" and f.severity == "error" for f in fp8.findings)
     assert fp8.fits_from_gpus is not None
+    # weights alone over the GPU: no estimate error is that large, whatever the recipe ran
+    big = api.recommend("nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16", "sft", 1, "a100")
+    assert big.memory is not None and big.memory.breakdown.weights > big.memory.capacity_gib
+    assert any(f.id == "memory" and f.severity == "error" for f in big.findings)
 
 
 def test_more_gpus_than_the_recipes_batch_can_use_is_said_with_the_speed_they_add() -> None:

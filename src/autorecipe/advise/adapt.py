@@ -266,6 +266,8 @@ def adapt_layout(
             # more memory, at no shorter a sequence: that outweighs a pessimistic estimate.
             shipped = (
                 own_run
+                # weights alone over the GPU: no estimate error is that large
+                and mem.breakdown.weights < mem.capacity_gib
                 and recipe_gpu is not None
                 and target.gpu.usable_memory_gib >= recipe_gpu.usable_memory_gib
                 and kept.dp >= recipe_lo.dp

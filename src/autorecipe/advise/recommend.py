@@ -659,15 +659,16 @@ def recommend(
     )
 
 
-# Extra GPUs that add less than this to the speed are not worth having.
-USEFUL_GAIN = 1.1
+# Extra GPUs that bring less than this share of their own speed are not worth having.
+USEFUL_SCALING = 0.5
 
 
 def _oversized(
     target: Target, before: Layout, after: Layout | None, speed: Throughput | None
 ) -> list[Finding]:
     """More GPUs than the recipe's global batch can feed at its own model parallelism, when
-    the extra ones only split each sequence or layer further and barely add speed."""
+    the extra ones only split each sequence or layer further and bring less than half their
+    share of speed (GPU-hours wasted)."""
     mp = before.tp * before.pp * before.cp
     useful = mp * max(before.gbs // max(before.mbs, 1), 1)
     if after is None or speed is None or target.world <= useful:
@@ -682,7 +683,7 @@ def _oversized(
         return []
     total_small = small.tokens_per_sec_per_gpu * useful
     total = speed.tokens_per_sec_per_gpu * target.world
-    if total >= USEFUL_GAIN * total_small:
+    if total / total_small >= USEFUL_SCALING * target.world / useful:
         return []
     return [
         Finding(
@@ -692,7 +693,8 @@ def _oversized(
             f"{before.mbs}) feeds {useful} GPUs at its own TP×PP×CP = {mp}; the other "
             f"{target.world - useful} only split the work further (TP {after.tp}, PP {after.pp}, "
             f"CP {after.cp}): predicted {total:,.0f} tokens/s on {target.world} GPUs against "
-            f"{total_small:,.0f} on {useful}.",
+            f"{total_small:,.0f} on {useful}, {total / total_small:.1f}x the speed for "
+            f"{target.world / useful:.0f}x the GPUs.",
             fix=f"Run on {useful} GPUs, or raise train.global_batch_size to at least "
             f"{target.world // mp * before.mbs} (a convergence change: a new experiment).",
         )
