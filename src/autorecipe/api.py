@@ -250,7 +250,7 @@ def plan(
     *,
     gpus: int,
     gpu_type: str,
-    mode: str = "pretrain",
+    mode: str | None = None,
     seq_len: int | None = None,
     precision: str = "bf16",
     global_batch_size: int | None = None,
@@ -263,6 +263,12 @@ def plan(
     """Every parallel layout Megatron-Core accepts for `model` on `gpus` GPUs, best first,
     each with its memory per GPU (and speed when the throughput model applies).
 
+    `mode` is pretrain, sft or peft: by default the recipe's own mode with `recipe` (a
+    `recipe_mode` info finding says so when it is not pretrain; another `mode` than the recipe's is a UserError),
+    else pretrain; `PlanResult.mode` is the one planned for. A selective-recompute layout
+    names its modules (`layout.recompute_modules`, override model.recompute_modules).
+    A fitting best layout whose global batch gives each GPU less than one sequence per step
+    at a poor MFU gets the finding `oversized-allocation`, with the fix.
     `recipe` pins the recipe's own factors and GBS where they are valid here. When nothing
     fits, the leanest layouts come back with `fits=False` and `advice` says what would fit;
     when no layout is valid at all, UserError explains why. `explain=True` fills `rejected`.
@@ -299,7 +305,8 @@ def estimate(
     mbs: int = 1,
     gbs: int | None = None,
     sp: bool | None = None,
-    recompute: str = "none",
+    recompute: str | None = None,
+    recompute_modules: list[str] | str | None = None,
     cp_comm_type: str | None = None,
     ep_overlap: bool = False,
     use_megatron_fsdp: bool = False,
@@ -309,7 +316,12 @@ def estimate(
     """Memory (and speed) of one explicit layout; UserError listing the broken
     Megatron-Core rules when the layout is invalid. `etp` defaults as Bridge >= 0.6 does
     (1 with EP > 1, else TP); `sp` defaults to TP > 1; `gbs` to a per-mode default
-    rounded to a multiple of MBS×DP; `cp_comm_type` to p2p with CP > 1; `ep_overlap` (the
+    rounded to a multiple of MBS×DP; `recompute` (none, selective or full) to none, or to
+    selective when `recompute_modules` is given: Megatron's recompute_modules (a list or
+    "a,b" text: core_attn, layernorm, mlp, moe, moe_act, shared_experts, mla_up_proj), by
+    by default core_attn (Megatron's own); `plan`'s selective rows name the modules they
+    use, and re-estimate with the same `recompute_modules`.
+    `cp_comm_type` defaults to p2p with CP > 1; `ep_overlap` (the
     EP all-to-all overlapped with compute, as some MoE recipes set) to off, as in
     Megatron-Core. `tokens` (a count, or text like "1T", "500B") adds the time and
     GPU-hours to train on that many tokens.
@@ -323,9 +335,9 @@ def estimate(
     return estimate_layout(
         model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
         tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
-        recompute=recompute, cp_comm_type=cp_comm_type, ep_overlap=ep_overlap,
-        use_megatron_fsdp=use_megatron_fsdp, allow_cross_nvlink_tp=allow_cross_nvlink_tp,
-        tokens=_token_count(tokens),
+        recompute=recompute, recompute_modules=recompute_modules, cp_comm_type=cp_comm_type,
+        ep_overlap=ep_overlap, use_megatron_fsdp=use_megatron_fsdp,
+        allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=_token_count(tokens),
     )  # fmt: skip
 
 

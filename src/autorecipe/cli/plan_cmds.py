@@ -38,9 +38,18 @@ def _budget(tput) -> list[str]:
     return [duration_text(tput.training_time_s), f"{tput.gpu_hours:,.0f}"]
 
 
+def _recompute_text(lo) -> str:
+    """full(N layers), selective(its modules; Megatron's default core_attn when unset), none."""
+    if lo.recompute == "full":
+        return f"full({lo.recompute_num_layers})"
+    if lo.recompute == "selective":
+        return f"selective({','.join(lo.recompute_modules or ['core_attn'])})"
+    return lo.recompute
+
+
 def _row(c, tokens: bool) -> list[str]:
     lo, mem, tput = c.layout, c.memory, c.throughput
-    recompute = lo.recompute if lo.recompute != "full" else f"full({lo.recompute_num_layers})"
+    recompute = _recompute_text(lo)
     return [
         _layout_text(lo),
         str(lo.mbs),
@@ -58,7 +67,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def plan(
         model: str = MODEL,
-        mode: str = typer.Option("pretrain", "--mode", help="pretrain, sft or peft."),
+        mode: str | None = typer.Option(
+            None, "--mode", help="pretrain, sft or peft (default: the --recipe's, else pretrain)."
+        ),
         gpus: int = GPUS,
         gpu_type: str = GPU_TYPE,
         seq_len: int | None = typer.Option(
@@ -103,6 +114,7 @@ def register(app: typer.Typer) -> None:
                     "fits": result.fits,
                     "advice": result.advice,
                     "rejected": result.rejected,
+                    "mode": result.mode,
                 }
             )
             return
@@ -113,6 +125,7 @@ def register(app: typer.Typer) -> None:
         # table may be wider rather than hide numbers.
         out.width = max(out.width, 104 if tokens else 80)
         capacity = result.candidates[0].memory.capacity_gib
+        mode = result.mode
         out.print(f"{model} · {mode} · {gpus} × {gpu_type} ({capacity:g} GiB usable), best first")
         table = Table(box=None, pad_edge=False, header_style="bold")
         table.add_column("layout", no_wrap=True)
@@ -123,6 +136,12 @@ def register(app: typer.Typer) -> None:
             )
         for c in result.candidates:
             table.add_row(*_row(c, bool(tokens)))
+        from rich.measure import Measurement
+
+        # never truncate a cell: widen to the table's natural width (long layouts, modules)
+        out.width = max(
+            out.width, Measurement.get(out, out.options.update_width(400), table).maximum
+        )
         out.print(table)
         gbs_seen = sorted({c.layout.gbs for c in result.candidates if c.layout})
         if global_batch_size is None and recipe is None and len(gbs_seen) > 1:
@@ -141,7 +160,8 @@ def register(app: typer.Typer) -> None:
             for f in c.findings:
                 if f.id not in seen and f.id != "nothing_fits":
                     seen.add(f.id)
-                    out.print(f"[yellow]{f.severity}[/] {f.id}: {f.message}")
+                    fix = f" Fix: {f.fix}" if f.fix and f.id == "oversized-allocation" else ""
+                    out.print(f"[yellow]{f.severity}[/] {f.id}: {f.message}{fix}")
         if explain:
             out.print("[bold]Refused:[/]")
             for r in result.rejected:
@@ -173,7 +193,15 @@ def register(app: typer.Typer) -> None:
         sp: bool | None = typer.Option(
             None, "--sp/--no-sp", help="Sequence parallel (default: on when TP > 1)."
         ),
-        recompute: str = typer.Option("none", "--recompute", help="none, selective or full."),
+        recompute: str | None = typer.Option(
+            None, "--recompute", help="none, selective or full (default: none)."
+        ),
+        recompute_modules: str | None = typer.Option(
+            None,
+            "--recompute-modules",
+            help="Selective recompute's modules, e.g. layernorm,mlp (implies selective; "
+            "default core_attn, Megatron's).",
+        ),
         cp_comm_type: str | None = typer.Option(
             None, "--cp-comm-type", help="p2p (default with CP > 1), a2a, all_gather or a2a+p2p."
         ),
@@ -198,7 +226,8 @@ def register(app: typer.Typer) -> None:
         c = api.estimate(
             model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
             tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
-            recompute=recompute, cp_comm_type=cp_comm_type, ep_overlap=ep_overlap,
+            recompute=recompute, recompute_modules=recompute_modules, cp_comm_type=cp_comm_type,
+            ep_overlap=ep_overlap,
             use_megatron_fsdp=fsdp, allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
         )  # fmt: skip
         if as_json:
@@ -207,7 +236,8 @@ def register(app: typer.Typer) -> None:
         out = console()
         mem = c.memory
         out.print(
-            f"[bold]{_layout_text(c.layout)}[/] SP={'on' if c.layout.sp else 'off'} MBS={c.layout.mbs} GBS={c.layout.gbs}"
+            f"[bold]{_layout_text(c.layout)}[/] SP={'on' if c.layout.sp else 'off'} MBS={c.layout.mbs} "
+            f"GBS={c.layout.gbs} recompute={_recompute_text(c.layout)}"
         )
         b = mem.breakdown
         out.print(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
-from autorecipe.estimate.memory import DEFAULT_KNOBS
+from autorecipe.estimate.memory import DEFAULT_KNOBS, RECOMPUTE_DROPS
 from autorecipe.index.schema import Recipe, RecipeIndex
 from autorecipe.layout.from_recipe import RecipeLayout, recipe_layout
 from autorecipe.layout.rules import check_layout
@@ -32,6 +32,12 @@ RECOMPUTES = ("none", "selective", "full")
 # Transformer Engine's context-parallel transports; "allgather" is Megatron-Core DSA's spelling
 CP_COMM_TYPES = ("p2p", "a2a", "all_gather", "allgather", "a2a+p2p")
 DEFAULT_SEQ_LEN = 4096
+# Megatron-Core's recompute_modules the memory model knows: core_attn (its default; it drops
+# nothing here, flash attention keeps no s² term) and those whose activations it drops
+RECOMPUTE_MODULES = ("core_attn", *RECOMPUTE_DROPS)
+# The best layout's MFU below which a plan whose global batch gives each GPU less than one
+# sequence per step says so (finding `oversized-allocation`)
+LOW_MFU = 0.10
 
 
 # Layout field → the ConfigContainer override that sets it (Megatron-Bridge 0.6 paths)
@@ -108,6 +114,8 @@ class PlanResult(BaseModel):
     advice: list[str] = Field(default_factory=list)
     rejected: list[dict[str, Any]] = Field(default_factory=list)
     pinned: dict[str, Any] = Field(default_factory=dict)
+    # the training mode planned for: --mode, else the --recipe's own, else pretrain
+    mode: str = "pretrain"
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -163,10 +171,17 @@ def refuse_over_limit(
     name = spec.hf_id or model
     if not seq_len or (limit and seq_len <= limit):
         return None
-    if spec.max_position_embeddings:
+    positions = spec.max_position_embeddings
+    if positions:
+        which = (
+            f"its max_position_embeddings ({positions})"
+            if not limit or limit <= positions
+            else f"its longest shipped recipe ({limit}; max_position_embeddings is {positions})"
+        )
         raise UserError(
-            f"--seq-len {seq_len} is over what {name} supports ({limit} tokens: "
-            "its max_position_embeddings or its longest shipped recipe); use at most that"
+            f"--seq-len {seq_len} is over what {name} supports: {limit or positions} tokens, "
+            f"the larger of its max_position_embeddings and its longest shipped recipe, here "
+            f"{which}; use at most that"
         )
     shipped = (
         f"the longest shipped recipe for {name} runs {limit} tokens"
@@ -248,7 +263,7 @@ def plan_layouts(
     *,
     gpus: int,
     gpu_type: str,
-    mode: str = "pretrain",
+    mode: str | None = None,
     seq_len: int | None = None,
     precision: str = "bf16",
     global_batch_size: int | None = None,
@@ -259,7 +274,8 @@ def plan_layouts(
     tokens: float | None = None,
 ) -> PlanResult:
     """See autorecipe.api.plan."""
-    _check_choice("mode", mode, MODES)
+    if mode is not None:
+        _check_choice("mode", mode, MODES)
     precision = canonical_precision(precision)
     if gpus < 1:
         raise UserError(f"--gpus must be at least 1 (got {gpus}).")
@@ -273,11 +289,14 @@ def plan_layouts(
     spec, gpu = _resolve(model, gpu_type)
     seq_note = refuse_long_seq(seq_len, spec, model)
     ref, pins, knobs = None, {}, DEFAULT_KNOBS
+    mode_note = None
     if recipe:
         ref, pins, own = _recipe_pins(recipe, spec, model)
+        mode, mode_note = _recipe_mode(mode, own.mode, ref.name)
         global_batch_size = global_batch_size or own.layout.gbs
         seq_len = seq_len or own.seq_len
         knobs = own.knobs
+    mode = mode or "pretrain"
     seq_len = seq_len or DEFAULT_SEQ_LEN
     kwargs = dict(
         world_size=gpus, gpu=gpu, seq_len=seq_len, mode=mode, gbs=global_batch_size,
@@ -323,9 +342,15 @@ def plan_layouts(
             c.findings.insert(0, resized)
         if seq_note is not None:
             c.findings.insert(0, seq_note)
+        if mode_note is not None:
+            c.findings.insert(0, mode_note)
         if base is not None:
             c.changes = _changes(c.overrides, base)
     fits = bool(candidates[0].memory and candidates[0].memory.fits)
+    if fits:
+        small = _small_work(spec, candidates[0], kwargs, precision=precision, knobs=knobs)
+        for c in candidates if small is not None else []:
+            c.findings.append(small)
     advice: list[str] = []
     if not fits:
         advice = what_would_fit(
@@ -344,8 +369,104 @@ def plan_layouts(
         for c in candidates:
             c.findings.insert(0, note)
     return PlanResult(
-        candidates=candidates, fits=fits, advice=advice, rejected=_rejections(rejected), pinned=pins
+        candidates=candidates, fits=fits, advice=advice, rejected=_rejections(rejected),
+        pinned=pins, mode=mode,
+    )  # fmt: skip
+
+
+def _recipe_mode(
+    mode: str | None, recipe_mode: str | None, name: str
+) -> tuple[str | None, Finding | None]:
+    """The mode to plan for with --recipe: the recipe's own when --mode is not given (said
+    as an info Finding unless it is pretrain, the default anyway); a UserError when --mode
+    names another one."""
+    if recipe_mode is None or mode == recipe_mode:
+        return mode, None
+    if mode is None and recipe_mode == "pretrain":
+        return recipe_mode, None  # the default anyway: nothing to say
+    if mode is not None:
+        raise UserError(
+            f"--mode {mode} but --recipe {name} is a {recipe_mode} recipe; drop --mode to plan "
+            f"for {recipe_mode}, or give a recipe for {mode}"
+        )
+    return recipe_mode, Finding(
+        id="recipe_mode",
+        severity="info",
+        message=f"Planned for {recipe_mode}, the mode of {name} (no --mode given).",
     )
+
+
+def _small_work(
+    spec: ModelSpec, best: Candidate, kwargs: dict[str, Any], **more: Any
+) -> Finding | None:
+    """`oversized-allocation` when the global batch gives each GPU less than one sequence's
+    worth of tokens per step and the best layout's MFU is below LOW_MFU: the GPUs only split
+    each sequence and layer further. Said with the MFU the same GPUs would reach at the
+    smallest multiple of the batch that gives every GPU one sequence (only when that is
+    faster); the fix is fewer GPUs or that larger batch (a convergence change)."""
+    lo, tput = best.layout, best.throughput
+    gpus, seq_len = kwargs["world_size"], kwargs["seq_len"]
+    if lo is None or tput is None or lo.gbs >= gpus or tput.mfu >= LOW_MFU:
+        return None
+    bigger = lo.gbs * -(-gpus // lo.gbs)
+    fed = enumerate_layouts(spec, top=1, **more, **{**kwargs, "gbs": bigger})
+    if not fed or not fed[0].throughput or not (fed[0].memory and fed[0].memory.fits):
+        return None
+    speedup = fed[0].throughput.tokens_per_sec_per_gpu / tput.tokens_per_sec_per_gpu
+    if speedup < 1 + LOW_MFU:
+        return None  # a larger batch would not help: the model is slow here anyway
+    per_gpu = lo.gbs * seq_len / gpus
+    fewer = [n for n in (lo.gbs,) if _fits_on(spec, kwargs | {"world_size": n}, more)]
+    return Finding(
+        id="oversized-allocation",
+        severity="warning",
+        message=(
+            f"The global batch of {lo.gbs} × {seq_len}-token sequences gives each of the {gpus} "
+            f"GPUs {per_gpu:,.0f} tokens per step ({lo.gbs / gpus:.2g} of a sequence): the best "
+            f"layout runs each sequence on TP×PP×CP = {lo.tp * lo.pp * lo.cp} GPUs and "
+            f"reaches MFU {tput.mfu:.1%}; at GBS {bigger} (one sequence per GPU) the best "
+            f"reaches MFU {fed[0].throughput.mfu:.1%}, {speedup:.1f}x the speed per GPU."
+        ),
+        fix=(
+            (f"Use {fewer[0]} GPUs (one sequence each per step), or raise" if fewer else "Raise")
+            + f" train.global_batch_size to {bigger} (a convergence change: a new experiment)."
+        ),
+    )
+
+
+def _fits_on(spec: ModelSpec, kwargs: dict[str, Any], more: dict[str, Any]) -> bool:
+    try:
+        found = enumerate_layouts(spec, top=1, **more, **kwargs)
+    except UserError:
+        return False
+    return bool(found and found[0].memory and found[0].memory.fits)
+
+
+def _recompute_choice(
+    recompute: str | None, modules: list[str] | str | None
+) -> tuple[str, list[str] | None]:
+    """--recompute and --recompute-modules as a granularity and Megatron's recompute_modules:
+    modules imply selective (None keeps Megatron's default, core_attn); each must be one the
+    memory model knows."""
+    if isinstance(modules, str):
+        modules = [m for m in modules.replace(" ", "").split(",") if m]
+    if recompute is None:
+        recompute = "selective" if modules else "none"
+    recompute = _check_choice("recompute", recompute.lower(), RECOMPUTES)
+    if not modules:
+        return recompute, None
+    if recompute != "selective":
+        raise UserError(
+            f"--recompute-modules needs --recompute selective (got --recompute {recompute}); "
+            "Megatron-Core reads recompute_modules only with selective granularity"
+        )
+    unknown = [m for m in modules if m not in RECOMPUTE_MODULES]
+    if unknown:
+        raise UserError(
+            f"--recompute-modules {', '.join(unknown)}: not a module the memory model knows; "
+            f"choose from {', '.join(RECOMPUTE_MODULES)}"
+        )
+    return recompute, list(dict.fromkeys(modules))
 
 
 def estimate_layout(
@@ -365,7 +486,8 @@ def estimate_layout(
     mbs: int = 1,
     gbs: int | None = None,
     sp: bool | None = None,
-    recompute: str = "none",
+    recompute: str | None = None,
+    recompute_modules: list[str] | str | None = None,
     cp_comm_type: str | None = None,
     ep_overlap: bool = False,
     use_megatron_fsdp: bool = False,
@@ -376,7 +498,7 @@ def estimate_layout(
     """See autorecipe.api.estimate."""
     _check_choice("mode", mode, MODES)
     precision = canonical_precision(precision)
-    recompute = _check_choice("recompute", recompute.lower(), RECOMPUTES)
+    recompute, modules = _recompute_choice(recompute, recompute_modules)
     if cp_comm_type is not None:
         cp_comm_type = _check_choice("cp-comm-type", cp_comm_type.lower(), CP_COMM_TYPES)
     spec, gpu = _resolve(model, gpu_type)
@@ -413,6 +535,7 @@ def estimate_layout(
         sp=sp if sp is not None else tp > 1, mbs=mbs, gbs=gbs,
         cp_comm_type=cp_comm_type or ("p2p" if cp > 1 else None),
         recompute=recompute,  # type: ignore[arg-type]
+        recompute_modules=modules,
         recompute_method="uniform" if recompute == "full" else None,
         recompute_num_layers=1 if recompute == "full" else None,
         use_distributed_optimizer=use_distributed_optimizer or use_megatron_fsdp,
