@@ -264,8 +264,8 @@ def plan(
     each with its memory per GPU (and speed when the throughput model applies).
 
     `mode` is pretrain, sft or peft: by default the recipe's own mode with `recipe` (a
-    `recipe_mode` info finding says so when it is not pretrain; another `mode` than the recipe's is a UserError),
-    else pretrain; `PlanResult.mode` is the one planned for. A selective-recompute layout
+    `recipe_mode` info finding says so when it is not pretrain; another `mode` than the
+    recipe's is a UserError), else pretrain; `PlanResult.mode` is the one planned for. A selective-recompute layout
     names its modules (`layout.recompute_modules`, override model.recompute_modules).
     A fitting best layout whose global batch gives each GPU less than one sequence per step
     at a poor MFU gets the finding `oversized-allocation`, with the fix.
@@ -318,7 +318,7 @@ def estimate(
     (1 with EP > 1, else TP); `sp` defaults to TP > 1; `gbs` to a per-mode default
     rounded to a multiple of MBS×DP; `recompute` (none, selective or full) to none, or to
     selective when `recompute_modules` is given: Megatron's recompute_modules (a list or
-    "a,b" text: core_attn, layernorm, mlp, moe, moe_act, shared_experts, mla_up_proj), by
+    "a,b" text: core_attn, layernorm, mlp, moe, moe_act, shared_experts, mla_up_proj),
     by default core_attn (Megatron's own); `plan`'s selective rows name the modules they
     use, and re-estimate with the same `recompute_modules`.
     `cp_comm_type` defaults to p2p with CP > 1; `ep_overlap` (the
