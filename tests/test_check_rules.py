@@ -291,6 +291,7 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ),
         ("qwen3_30b_a3b_sft_config", ["-ep", "8", "-pp", "2"], {}),
     ),
+    "AR314": ((Q30, ["model.recompute_granularity=junk"], {}), (Q30, [], {})),
     "AR601": (
         (
             "llama3_70b_pretrain_config",
@@ -372,3 +373,34 @@ def test_moe_tp_without_sp_is_no_error_where_bridge_turns_sp_on():
     assert "AR109" not in {f.id for f in qwen3_vl.findings}
     glm = api.check("glm45_355b_sft_128gpu_h100_bf16_config", [], index="0.6.2")
     assert [f.severity for f in glm.findings if f.id == "AR109"] == ["error"]
+
+
+def test_enumerated_values_name_the_closest_and_the_severity():
+    # recompute_granularity: TransformerConfig.__post_init__ raises on any other name
+    junk = api.check(L8, ["model.recompute_granularity=junk"], index="0.6.2")
+    f = next(f for f in junk.findings if f.id == "AR314")
+    assert f.severity == "error" and f.fix_overrides == {"model.recompute_granularity": None}
+    # a MoE model's MoELayer raises on an unknown dispatcher; the closest is offered
+    moe = api.check(Q30, ["model.moe_token_dispatcher_type=all2all"], index="0.6.2")
+    f = next(f for f in moe.findings if f.id == "AR314")
+    assert f.severity == "error" and "closest: alltoall" in f.message
+    assert f.fix_overrides == {"model.moe_token_dispatcher_type": "alltoall"}
+    # a dense model never builds a dispatcher: ignored, a warning
+    dense = api.check(L8, ["model.moe_token_dispatcher_type=all2all"], index="0.6.2")
+    assert [f.severity for f in dense.findings if f.id == "AR314"] == ["warning"]
+    # cp_comm_type reaches Transformer Engine only with CP > 1 (L8 runs CP=2)
+    cp = api.check(L8, ["model.cp_comm_type=ring"], index="0.6.2")
+    assert [f.severity for f in cp.findings if f.id == "AR314"] == ["error"]
+    cp1 = api.check(L8, ["model.cp_comm_type=ring", "-cp", "1"], index="0.6.2")
+    assert [f.severity for f in cp1.findings if f.id == "AR314"] == ["warning"]
+    # Bridge's own spelling "allgather" is accepted
+    ok = api.check(L8, ["model.cp_comm_type=allgather"], index="0.6.2")
+    assert "AR314" not in {f.id for f in ok.findings}
+
+
+def test_enumerated_fix_avoids_a_value_that_adds_an_error():
+    # "ful" is closest to full, but full recompute with TE CUDA graphs is AR202's error
+    report = api.check(Q30, ["model.recompute_granularity=ful"], index="0.6.2")
+    f = next(f for f in report.findings if f.id == "AR314")
+    assert "closest: full" in f.message and "AR202" in f.message
+    assert f.fix_overrides == {"model.recompute_granularity": None}

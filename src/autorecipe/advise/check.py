@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,7 +19,7 @@ from autorecipe.advise.rules.context import (
     recipe_config,
     with_preset,
 )
-from autorecipe.advise.rules.recipe_factors import describe
+from autorecipe.advise.rules.recipe_factors import describe, with_overrides
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.index.schema import DatasetPreset, Recipe
 from autorecipe.result import Change, Finding, RecipeRef
@@ -117,6 +118,91 @@ def _factor_below_one(ctx: CheckContext) -> bool:
     return min(factors) < 1 or (lo.vp is not None and lo.vp < 1)
 
 
+def _detect(ctx: CheckContext, rules: dict[str, Rule]) -> list[tuple[Rule, Hit]]:
+    """Every hit of every rule on `ctx`, with its rule."""
+    if _factor_below_one(ctx):
+        # AR100 names the bad factor; the other rules divide by the factors, so they wait
+        from autorecipe.advise.rules.layout import LAYOUT_RULES
+
+        layout_ids = {ar for ar, _, _ in LAYOUT_RULES.values()}
+        rules = {rid: r for rid, r in rules.items() if rid in layout_ids}
+    return [(r, hit) for r in rules.values() for hit in r.detect(ctx)]
+
+
+def _is_error(rule: Rule, hit: Hit) -> bool:
+    return (hit.severity or rule.severity) == "error"
+
+
+class _FixCheck:
+    """Re-checks a finding's override fix before it is offered: the same rules on the
+    configuration with the fix applied, once (the re-check's own fixes are not
+    re-checked). An error there that the configuration did not already have is new."""
+
+    def __init__(self, ctx: CheckContext, rules: dict[str, Rule], errors: set[str]) -> None:
+        self.ctx, self.rules, self.errors = ctx, rules, errors
+
+    def new_errors(self, rule: Rule, fix: dict[str, Any]) -> list[tuple[Rule, Hit]]:
+        fixed = replace(with_overrides(self.ctx, fix), as_shipped=False)
+        return [
+            (r, h)
+            for r, h in _detect(fixed, self.rules)
+            if _is_error(r, h) and r.id not in self.errors and r.id != rule.id
+        ]
+
+    def companion(
+        self, fix: dict[str, Any], broken: list[tuple[Rule, Hit]]
+    ) -> dict[str, Any] | None:
+        """What else must change with `fix`: for each new error, the first of its own
+        fixes that leaves `fix` as it is; None when one has none."""
+        extra: dict[str, Any] = {}
+        for _rule, h in broken:
+            options = [o for o in (h.fix, *h.alternatives) if isinstance(o, dict) and o]
+            pick = next(
+                (o for o in options if not set(o) & set(fix) and not set(o) & set(extra)),
+                None,
+            )
+            if pick is None:
+                return None
+            extra.update(pick)
+        return extra
+
+    def settle(self, rule: Rule, hit: Hit) -> Hit:
+        """`hit` with a fix that introduces no new error: its own, the rule's next-best,
+        its own plus what the new error needs, or none (the fix text then says why)."""
+        fix = hit.fix
+        if not isinstance(fix, dict) or not fix:
+            return hit
+        broken = self.new_errors(rule, fix)
+        if not broken:
+            return hit
+        ids = ", ".join(dict.fromkeys(r.id for r, _ in broken))
+        first = broken[0][1].message.rstrip(".")
+        said = format_overrides(fix)
+        for alt in hit.alternatives:
+            if not self.new_errors(rule, alt):
+                return replace(
+                    hit,
+                    fix=alt,
+                    alternatives=(),
+                    message=f"{hit.message} ({said} is not offered: it would trigger {ids}: "
+                    f"{first}.)",
+                )
+        extra = self.companion(fix, broken)
+        if extra and not self.new_errors(rule, {**fix, **extra}):
+            return replace(
+                hit,
+                fix={**fix, **extra},
+                alternatives=(),
+                message=f"{hit.message} {said} also needs {format_overrides(extra)}, see "
+                f"{ids} ({first}).",
+            )
+        return replace(
+            hit,
+            fix=f"none as overrides: {said} would trigger {ids} ({first})",
+            alternatives=(),
+        )
+
+
 def run_rules(
     ctx: CheckContext,
     rules: dict[str, Rule] | None = None,
@@ -124,19 +210,16 @@ def run_rules(
 ) -> list[Finding]:
     """Every finding of every rule on `ctx`, errors first, then by rule id.
 
+    A fix given as overrides is re-checked before it is offered (_FixCheck).
     `provenance` gives the recipe's {field: file:line}, asked only when a finding names
     a value the recipe set (the lean index carries none; the full one costs a load)."""
     where = functools.lru_cache(maxsize=1)(
         provenance or (lambda: ctx.recipe.provenance if ctx.recipe else {})
     )
     rules = rules or all_rules()
-    if _factor_below_one(ctx):
-        # AR100 names the bad factor; the other rules divide by the factors, so they wait
-        from autorecipe.advise.rules.layout import LAYOUT_RULES
-
-        layout_ids = {ar for ar, _, _ in LAYOUT_RULES.values()}
-        rules = {rid: r for rid, r in rules.items() if rid in layout_ids}
-    found = [_finding(r, hit, where) for r in rules.values() for hit in r.detect(ctx)]
+    hits = _detect(ctx, rules)
+    fixes = _FixCheck(ctx, rules, {r.id for r, h in hits if _is_error(r, h)})
+    found = [_finding(r, fixes.settle(r, hit), where) for r, hit in hits]
     return sorted(found, key=lambda f: (_ORDER[f.severity], f.id))
 
 

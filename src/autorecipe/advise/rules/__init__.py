@@ -30,6 +30,9 @@ class Hit:
     # factors of the conflict that the recipe set, {override path: value}; the report
     # names them with the recipe line that sets each
     recipe_keys: dict[str, Any] | None = None
+    # the rule's next-best fixes, best first: offered when `fix` would introduce a new
+    # error (the check engine re-checks every override fix before offering it)
+    alternatives: tuple[dict[str, Any], ...] = ()
 
 
 Detector = Callable[[CheckContext], "list[Hit]"]

@@ -70,7 +70,8 @@ def vlm_without_images(ctx: CheckContext) -> list[Hit]:
     "error",
     """Offline-packed SFT needs micro_batch_size 1 ("Micro batch size should be 1 when
     training with packed sequence"); raise packed_sequence_size instead, and divide GBS by
-    the mean sequences per pack to keep tokens per step. In-batch packing needs MBS > 1.
+    the mean sequences per pack to keep tokens per step. In-batch packing needs MBS > 1
+    (or turn it off: dataset.enable_in_batch_packing=false).
     Every Bridge finetune recipe packs by default since MB #2284. Evidence: MB config.py;
     pitfalls-evidence #22.""",
 )
@@ -88,6 +89,7 @@ def packing_micro_batch(ctx: CheckContext) -> list[Hit]:
             Hit(
                 "enable_in_batch_packing=True with micro_batch_size=1: Bridge requires MBS > 1.",
                 {"train.micro_batch_size": 2},
+                alternatives=({"dataset.enable_in_batch_packing": False},),
             )
         ]
     return []

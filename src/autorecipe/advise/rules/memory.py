@@ -36,20 +36,23 @@ def estimate(ctx: CheckContext) -> Memory | None:
     )
 
 
-def _fixes(ctx: CheckContext) -> dict[str, object]:
-    """The execution-only change that frees the most memory without touching GBS."""
+def _fixes(ctx: CheckContext) -> list[dict[str, object]]:
+    """The execution-only changes that free memory without touching GBS, most first."""
     lo = ctx.layout
+    fixes: list[dict[str, object]] = []
     if lo.mbs > 1:
-        return {"train.micro_batch_size": 1}
+        fixes.append({"train.micro_batch_size": 1})
     if lo.recompute != "full":
-        return {
-            "model.recompute_granularity": "full",
-            "model.recompute_method": "uniform",
-            "model.recompute_num_layers": 1,
-        }
+        fixes.append(
+            {
+                "model.recompute_granularity": "full",
+                "model.recompute_method": "uniform",
+                "model.recompute_num_layers": 1,
+            }
+        )
     if not lo.use_distributed_optimizer and not lo.use_megatron_fsdp:
-        return {"ddp.use_distributed_optimizer": True}
-    return {}
+        fixes.append({"ddp.use_distributed_optimizer": True})
+    return fixes
 
 
 @rule(
@@ -63,8 +66,10 @@ def _fixes(ctx: CheckContext) -> dict[str, object]:
     and only info for a recipe checked exactly as shipped on its own GPU count and type,
     since that configuration was tuned and run there (the 0.6.2 sweep in
     benchmarks/RESULTS.md lists how often the model flags shipped recipes).
-    The fix is the first of: micro batch 1, full recompute, the distributed optimizer;
-    beyond that add GPUs, TP/PP/EP or CP. Evidence:
+    The fix is the first of: micro batch 1, full recompute, the distributed optimizer
+    (the next one when the first would introduce an error, e.g. MBS 1 with in-batch
+    packing, AR502, or full recompute with per-layer CUDA graphs, AR202); beyond that add
+    GPUs, TP/PP/EP or CP. Evidence:
     megatron-parallelism-and-memory.md §3; pitfalls-evidence #35.""",
 )
 def predicted_oom(ctx: CheckContext) -> list[Hit]:
@@ -72,7 +77,7 @@ def predicted_oom(ctx: CheckContext) -> list[Hit]:
     if memory is None or memory.fits:
         return []
     b = memory.breakdown
-    fix = _fixes(ctx)
+    fixes = _fixes(ctx)
     shipped = (
         " The recipe runs as shipped here, so the model probably over-estimates."
         if ctx.as_shipped
@@ -84,7 +89,8 @@ def predicted_oom(ctx: CheckContext) -> list[Hit]:
             f"{memory.capacity_gib:.0f} GiB): weights {b.weights:.1f}, gradients {b.gradients:.1f}, "
             f"optimizer {b.optimizer:.1f}, activations {b.activations:.1f}, other {b.other:.1f} GiB."
             + shipped,
-            fix or "more GPUs, or larger TP/PP/EP/CP",
+            fixes[0] if fixes else "more GPUs, or larger TP/PP/EP/CP",
             "info" if ctx.as_shipped else None,
+            alternatives=tuple(fixes[1:]),
         )
     ]

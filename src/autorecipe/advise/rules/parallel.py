@@ -20,7 +20,8 @@ LONG_CONTEXT = 32768
     """With PP > 1 and no virtual pipeline the 1F1B schedule idles each stage for
     (PP-1)/(m+PP-1) of the step (the pipeline bubble); interleaving VP chunks divides that
     by VP. Fired only when a VP exists that splits the layers evenly and keeps the
-    microbatch count a multiple of PP (so AR111/AR112 stay clean). VP is not free: Bridge
+    microbatch count a multiple of PP (so AR111/AR112 stay clean), and silent when GBS
+    holds less than one microbatch per DP rank (AR119 reports that). VP is not free: Bridge
     removed it from Qwen3-235B MXFP8 GB200/GB300 recipes for a NaN grad norm (MB #2096),
     so for a recipe checked exactly as shipped this is only info: measure before adding
     it. Evidence: pitfalls-evidence #6; seed pitfall table.""",
@@ -32,7 +33,7 @@ def pp_without_vp(ctx: CheckContext) -> list[Hit]:
     if lo.pipeline_layout or lo.first_stage_layers or lo.last_stage_layers:
         return []
     m = lo.gbs // max(lo.mbs * lo.dp, 1)
-    if m % lo.pp:
+    if m < 1 or m % lo.pp:  # not one microbatch: AR119 reports that
         return []
     extra = int(bool(ctx.get("model.account_for_embedding_in_pipeline_split"))) + int(
         bool(ctx.get("model.account_for_loss_in_pipeline_split"))
@@ -49,6 +50,9 @@ def pp_without_vp(ctx: CheckContext) -> list[Hit]:
             f"{ctx.spec.num_hidden_layers} layers evenly and cuts it to about {bubble / vp:.0%}.",
             {"model.virtual_pipeline_model_parallel_size": vp},
             "info" if ctx.as_shipped else None,
+            alternatives=tuple(
+                {"model.virtual_pipeline_model_parallel_size": v} for v in choices[1:]
+            ),
         )
     ]
 
@@ -484,3 +488,88 @@ def precision_needs_tensor_cores(ctx: CheckContext) -> list[Hit]:
             {"mixed_precision": fix},
         )
     ]
+
+
+# override path -> the values Megatron-Core 0.19.2 / Bridge 0.6.2 accept (None: unset)
+ENUMERATED: dict[str, tuple[str, ...]] = {
+    "model.recompute_granularity": ("full", "selective"),
+    "model.recompute_method": ("uniform", "block"),
+    "model.moe_token_dispatcher_type": ("allgather", "alltoall", "flex"),
+    "model.moe_flex_dispatcher_backend": ("deepep", "hybridep", "ncclep"),
+    # "allgather" is Bridge's own spelling (models/glm_moe_dsa/glm5_bridge.py:128)
+    "model.cp_comm_type": ("p2p", "all_gather", "allgather", "a2a", "a2a+p2p"),
+}
+
+
+# TransformerConfig's defaults (transformer_config.py:518, :529, :862, :869, :987)
+ENUM_DEFAULTS: dict[str, str | None] = {
+    "model.moe_token_dispatcher_type": "allgather",
+    "model.moe_flex_dispatcher_backend": "deepep",
+}
+
+
+def _enum_raises(ctx: CheckContext, key: str) -> bool:
+    """Whether Megatron raises on an unknown value of `key` here (else it ignores it)."""
+    if key == "model.recompute_granularity":
+        return True
+    if key == "model.recompute_method":
+        return ctx.get("model.recompute_granularity") is not None
+    if key == "model.moe_token_dispatcher_type":
+        return ctx.is_moe
+    if key == "model.moe_flex_dispatcher_backend":
+        return ctx.is_moe and ctx.get("model.moe_token_dispatcher_type") == "flex"
+    return ctx.layout.cp > 1  # cp_comm_type
+
+
+@rule(
+    "AR314",
+    "A value outside the closed set a Megatron field accepts",
+    "error",
+    """Some Megatron-Core fields take one of a few names, and a typo passes the override
+    parser. Megatron-Core 0.19.2 (transformer/transformer_config.py) types them as
+    Literals, which Python does not enforce; what happens to another value:
+    - recompute_granularity {full, selective} or None: __post_init__ raises
+      (transformer_config.py:518, :1725).
+    - recompute_method {uniform, block} or None: raises when recompute_granularity is
+      set (transformer_config.py:529, :1732); ignored otherwise (warning).
+    - moe_token_dispatcher_type {allgather, alltoall, flex}: MoELayer raises
+      "Unsupported token dispatcher type" at model build (transformer_config.py:862,
+      transformer/moe/moe_layer.py:321); a dense model ignores it (warning).
+    - moe_flex_dispatcher_backend {deepep, hybridep, ncclep}: MoEFlexTokenDispatcher raises
+      "Invalid backend" with the flex dispatcher (transformer_config.py:869,
+      transformer/moe/token_dispatcher.py:1797); ignored by the other dispatchers
+      (warning).
+    - cp_comm_type {p2p, all_gather (Bridge also writes allgather), a2a, a2a+p2p} or None,
+      or a per-layer list of them: with CP > 1 TEDotProductAttention hands it to
+      Transformer Engine's context-parallel attention, which raises on another name
+      (transformer_config.py:987-991, extensions/transformer_engine.py:1882; Bridge
+      training/config.py:1526 checks only its type); with CP = 1 it is unused (warning).
+    The fix is the closest accepted value (errors.closest), else the field's default;
+    when that would introduce an error, the next closest.""",
+)
+def enumerated_value(ctx: CheckContext) -> list[Hit]:
+    hits = []
+    for key, allowed in ENUMERATED.items():
+        value = ctx.get(key)
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if v is not None and str(v) not in allowed]
+        if not bad or ctx.unknown(key):
+            continue
+        name = key.rsplit(".", 1)[-1]
+        shown = [a for a in allowed if a != "allgather" or key != "model.cp_comm_type"]
+        ranked = closest(str(bad[0]), shown, n=len(shown), cutoff=0.0)
+        close = closest(str(bad[0]), shown, n=1, cutoff=0.5)
+        default = ENUM_DEFAULTS.get(key)
+        options: list[object] = list(dict.fromkeys([*close, default, *ranked]))
+        raises = _enum_raises(ctx, key)
+        hits.append(
+            Hit(
+                f"{name}={bad[0]} is not one of {', '.join(shown)}: "
+                + ("the launch raises" if raises else "Megatron ignores it in this configuration")
+                + (f"; closest: {close[0]}." if close else "."),
+                {key: options[0]},
+                None if raises else "warning",
+                alternatives=tuple({key: v} for v in options[1:]),
+            )
+        )
+    return hits
