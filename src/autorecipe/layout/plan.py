@@ -416,7 +416,7 @@ def _small_work(
     if speedup < 1 + LOW_MFU:
         return None  # a larger batch would not help: the model is slow here anyway
     per_gpu = lo.gbs * seq_len / gpus
-    fewer = [n for n in (lo.gbs,) if _fits_on(spec, kwargs | {"world_size": n}, more)]
+    fewer = _fits_on(spec, kwargs | {"world_size": lo.gbs}, more)
     return Finding(
         id="oversized-allocation",
         severity="warning",
@@ -428,7 +428,7 @@ def _small_work(
             f"reaches MFU {fed[0].throughput.mfu:.1%}, {speedup:.1f}x the speed per GPU."
         ),
         fix=(
-            (f"Use {fewer[0]} GPUs (one sequence each per step), or raise" if fewer else "Raise")
+            (f"Use {lo.gbs} GPUs (one sequence each per step), or raise" if fewer else "Raise")
             + f" train.global_batch_size to {bigger} (a convergence change: a new experiment)."
         ),
     )
