@@ -18,43 +18,61 @@ def _errors_after(recipe: str, overrides: list[str], fix: dict, **options) -> se
     return {f.id for f in api.check(recipe, args, **options).errors}
 
 
+def _ids_after(recipe: str, overrides: list[str], fix: dict, **options) -> set[str]:
+    args = overrides + [f"{k}={format_value(v)}" for k, v in fix.items()]
+    return {f.id for f in api.check(recipe, args, **options).findings}
+
+
 def test_oom_fix_skips_micro_batch_one_on_in_batch_packing():
-    # MBS 1 with in-batch packing is AR502's error: the next-best fix (full recompute) instead
-    report = api.check(PACKING_VL, [], **H100_8)
+    # MBS 1 with in-batch packing is AR502's error: the next-best fix that frees enough
+    # memory (full recompute) instead
+    vl3b = "qwen25_vl_3b_sft_config"
+    report = api.check(vl3b, [], index="0.6.2")
     oom = next(f for f in report.findings if f.id == "AR601")
     assert oom.fix_overrides and "train.micro_batch_size" not in oom.fix_overrides
     assert oom.fix_overrides["model.recompute_granularity"] == "full"
     assert "AR502" in oom.message
-    assert _errors_after(PACKING_VL, [], oom.fix_overrides, **H100_8) <= {
-        f.id for f in report.errors
-    }
+    after = _ids_after(vl3b, [], oom.fix_overrides, index="0.6.2")
+    assert "AR601" not in after
+    assert {i for i in after if i.startswith("AR5")} <= {f.id for f in report.errors}
 
 
 def test_fix_carries_what_the_new_error_needs_when_no_alternative_is_clean():
-    # TE CUDA graphs rule out full recompute (AR202), the distributed optimizer is on:
-    # MBS 1 is offered together with AR502's own alternative, in-batch packing off
+    # only micro batch 1 and full recompute together free enough memory; MBS 1 brings
+    # AR502, whose own fix (in-batch packing off) is carried with it
+    report = api.check(PACKING_VL, [], **H100_8)
+    oom = next(f for f in report.findings if f.id == "AR601")
+    assert oom.fix_overrides == {
+        "train.micro_batch_size": 1,
+        "model.recompute_granularity": "full",
+        "model.recompute_method": "uniform",
+        "model.recompute_num_layers": 1,
+        "dataset.enable_in_batch_packing": False,
+    }
+    assert "also needs dataset.enable_in_batch_packing=false, see AR502" in oom.message
+    assert not _errors_after(PACKING_VL, [], oom.fix_overrides, **H100_8)
+    assert "AR601" not in _ids_after(PACKING_VL, [], oom.fix_overrides, **H100_8)
+
+
+def test_fix_dropped_with_the_reason_when_nothing_is_clean():
+    # TE CUDA graphs rule out full recompute (AR202), and nothing less frees enough memory
     graphs = [
         "model.cuda_graph_impl=transformer_engine",
         "model.use_te_rng_tracker=true",
         "rng.te_rng_tracker=true",
-        "ddp.use_distributed_optimizer=true",
     ]
     report = api.check(PACKING_VL, graphs, **H100_8)
     oom = next(f for f in report.findings if f.id == "AR601")
-    assert oom.fix_overrides == {
-        "train.micro_batch_size": 1,
-        "dataset.enable_in_batch_packing": False,
-    }
-    assert "also needs dataset.enable_in_batch_packing=false, see AR502" in oom.message
-    assert not _errors_after(PACKING_VL, graphs, oom.fix_overrides, **H100_8)
+    assert oom.fix_overrides is None
+    assert oom.fix.startswith("none as overrides") and "AR202" in oom.fix
 
 
-def test_fix_dropped_with_the_reason_when_nothing_is_clean():
-    # CUDA graphs (AR202) rule out full recompute; nothing else is left to offer
+def test_oom_fix_that_cannot_free_enough_memory_says_so():
     report = api.check("nemotron_3_5_lightning_pretrain_config", [], **H100_8)
     oom = next(f for f in report.findings if f.id == "AR601")
     assert oom.fix_overrides is None
-    assert oom.fix.startswith("none as overrides") and "AR202" in oom.fix
+    assert "execution-only changes are not enough: it still needs" in oom.fix
+    assert "add GPUs" in oom.fix
 
 
 def test_no_shipped_recipe_is_offered_a_fix_that_adds_an_error():
@@ -84,10 +102,7 @@ def test_no_shipped_recipe_is_offered_a_fix_that_adds_an_error():
 
 
 def test_cli_repro_offers_no_micro_batch_one():
-    result = CliRunner().invoke(
-        app,
-        ["check", "--recipe", PACKING_VL, "--gpus", "8", "--gpu-type", "h100"],
-    )
+    result = CliRunner().invoke(app, ["check", "--recipe", "qwen25_vl_3b_sft_config"])
     assert result.exit_code == 0, result.output
     assert "fix: train.micro_batch_size=1" not in result.output
     assert "fix: model.recompute_granularity=full" in result.output
