@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class UserError(ValueError):
@@ -26,3 +27,17 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 5) -> str:
     """' Did you mean: a, b?' or '' — for the tail of an error message."""
     hits = closest(name, candidates, n=n)
     return f" Did you mean: {', '.join(hits)}?" if hits else ""
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """`text` for an error message: cut to `limit` characters, since it echoes user input."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def existing(path: Path, *, file: bool = False) -> bool:
+    """Whether `path` names an existing file (or, without `file`, anything); a name the OS
+    cannot even look up (too long, a NUL byte) names nothing."""
+    try:
+        return path.is_file() if file else path.exists()
+    except (OSError, ValueError):
+        return False

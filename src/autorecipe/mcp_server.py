@@ -97,6 +97,10 @@ def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
             result = fn(*args, **kwargs)
         except UserError as exc:
             raise ToolError(str(exc)) from None
+        except Exception as exc:  # a bug: said in one line, as the CLI's exit 3 says it
+            raise ToolError(
+                f"internal error in autorecipe (a bug): {type(exc).__name__}: {exc}"
+            ) from exc
         structured = _dump(result)
         if not isinstance(structured, dict):
             structured = {"result": structured}

@@ -148,6 +148,14 @@ def _spec_for(key: str) -> dict[str, Any] | None:
 
 def _suggest(key: str) -> str:
     section, _, attr = key.partition(".")
+    if not attr:
+        # a bare field name: keys are section.field, as Bridge's ConfigContainer nests them
+        owners = sorted(
+            (k for k in known_keys() if k.split(".", 1)[-1] == key),
+            key=lambda k: (k.split(".")[0] not in ("model", "train"), k),
+        )
+        if owners:
+            return f"keys name their section: {' or '.join(owners)}"
     if section not in config_keys():
         hits = closest(section, config_keys(), n=3)
         if hits:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec
-from autorecipe.errors import UserError
+from autorecipe.errors import UserError, existing, shown
 
 # Spellings people use -> catalog key. Everything is compared after _norm().
 _SPELLINGS = {
@@ -95,7 +95,7 @@ def resolve_gpu(name: str) -> GPUSpec:
     text = name.strip()
     if text.lower().startswith("custom:"):
         return custom_gpu(_parse_inline(text[len("custom:") :]), source=text)
-    if text.endswith(".json") or Path(text).is_file():
+    if text.endswith(".json") or existing(Path(text), file=True):
         return custom_gpu(_read_file(Path(text)), source=text)
     gpus = _catalog()["gpus"]
     by_norm = {_norm(k): k for k in gpus}
@@ -103,7 +103,8 @@ def resolve_gpu(name: str) -> GPUSpec:
     if key is None:
         known = ", ".join(gpus)
         raise UserError(
-            f"unknown GPU type {name!r}; known: {known} (also h100, dgx-h100, gb200, a100-40gb…), "
+            f"unknown GPU type {shown(name)!r}; known: {known} (also h100, dgx-h100, gb200, "
+            "a100-40gb…), "
             "or describe yours as custom:mem=96,bf16=700,domain=8"
         )
     return GPUSpec.model_validate(gpus[key])

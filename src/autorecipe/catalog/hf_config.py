@@ -129,9 +129,11 @@ def spec_from_config(
     for name in _REQUIRED:
         get.int(name, required=True)
 
-    heads = get.int("num_attention_heads", required=True)
-    hidden = get.int("hidden_size", required=True)
-    layers = get.int("num_hidden_layers", required=True)
+    heads = _in_range(source, "num_attention_heads", get.int("num_attention_heads", required=True))
+    hidden = _in_range(source, "hidden_size", get.int("hidden_size", required=True))
+    layers = _in_range(
+        source, "num_hidden_layers", get.int("num_hidden_layers", required=True), _MAX_LAYERS
+    )
     kv_lora = get.int("kv_lora_rank")
     qk_nope, qk_rope = get.int("qk_nope_head_dim"), get.int("qk_rope_head_dim")
     if kv_lora is not None and qk_nope is not None:
@@ -181,7 +183,7 @@ def spec_from_config(
         hidden_size=hidden,
         intermediate_size=inter,
         num_attention_heads=heads,
-        num_key_value_heads=get.int("num_key_value_heads", "num_query_groups") or heads,
+        num_key_value_heads=_kv_heads(get, heads),
         head_dim=head_dim,
         vocab_size=get.int("vocab_size", required=True),
         max_position_embeddings=get.int("max_position_embeddings"),
@@ -219,7 +221,53 @@ def spec_from_config(
         if supported
         else f"not supported yet: {mtype_str or 'no model_type'}",
     )
+    _check_shape(spec, source)
     return spec
+
+
+# Far beyond any released model, small enough that counts and estimates stay exact.
+_MAX_DIM = 1 << 22
+_MAX_LAYERS = 10_000
+
+
+def _in_range(source: str, name: str, value: Any, most: int = _MAX_DIM) -> int:
+    if not 1 <= value <= most:
+        raise UserError(f"{source}: {name} must be between 1 and {most:,}, found {value:,}")
+    return value
+
+
+def _check_shape(spec: ModelSpec, source: str) -> None:
+    """UserError for a config no model has: a zero or absurd size, or heads that do not
+    group (each KV head serves a whole number of query heads)."""
+    sizes = {
+        "num_hidden_layers": (spec.num_hidden_layers, _MAX_LAYERS),
+        "hidden_size": (spec.hidden_size, _MAX_DIM),
+        "num_attention_heads": (spec.num_attention_heads, _MAX_DIM),
+        "num_key_value_heads": (spec.num_key_value_heads, _MAX_DIM),
+        "head_dim": (spec.head_dim, _MAX_DIM),
+        "vocab_size": (spec.vocab_size, 1 << 24),
+    }
+    for name, (value, most) in sizes.items():
+        _in_range(source, name, value, most)
+    heads, groups = spec.num_attention_heads, spec.num_key_value_heads
+    if heads % groups:
+        raise UserError(
+            f"{source}: num_attention_heads {heads} is not a multiple of num_key_value_heads "
+            f"{groups}; grouped-query attention gives each KV head the same number of query heads"
+        )
+    k, experts = spec.num_experts_per_tok, spec.num_experts
+    if experts and k is not None and not 1 <= k <= experts:
+        raise UserError(
+            f"{source}: num_experts_per_tok must be between 1 and num_experts ({experts}), "
+            f"found {k}"
+        )
+
+
+def _kv_heads(get: _Getter, heads: int) -> int:
+    """num_key_value_heads, the attention heads when the config has none (plain MHA); a 0
+    is kept, for the shape check to refuse."""
+    kv = get.int("num_key_value_heads", "num_query_groups")
+    return heads if kv is None else kv
 
 
 def _language_model(cfg: dict[str, Any]) -> dict[str, Any]:

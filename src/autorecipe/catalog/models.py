@@ -16,7 +16,7 @@ from typing import Any
 from autorecipe.catalog.hf_config import read_config, spec_from_config
 from autorecipe.catalog.naming import NameIndex
 from autorecipe.catalog.spec import ModelSpec
-from autorecipe.errors import UserError
+from autorecipe.errors import UserError, existing, shown
 
 _HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _CONFIG_HINT = (
@@ -88,24 +88,26 @@ def resolve_model(name_or_path: str) -> ModelSpec:
             "empty model name; give a Hugging Face id (e.g. meta-llama/Meta-Llama-3-8B), a name (e.g. 'Llama 3 8B') or a config.json path"
         )
     path = Path(name).expanduser()
-    if path.exists():
+    if existing(path):
         return spec_from_config(read_config(path), source=str(path))
     if name.endswith(".json") or name.startswith((".", "/", "~")):
         raise UserError(
-            f"{name}: no such file; pass the path of a Hugging Face config.json or a model name"
+            f"{shown(name)}: no such file; pass the path of a Hugging Face config.json or a model name"
         )
 
     hits = _names().find(name)
     if len(hits) == 1:
         return catalog_spec(hits[0])
     if len(hits) > 1:
-        shown = ", ".join(hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
-        raise UserError(f"{name!r} is ambiguous; it could be: {shown}. Give one of these ids")
+        listed = ", ".join(hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
+        raise UserError(f"{name!r} is ambiguous; it could be: {listed}. Give one of these ids")
     if _HF_ID.match(name):
         return _from_hub(name)
     near = _names().nearest(name)
     hint = f" Closest known: {', '.join(near)}." if near else ""
-    raise UserError(f"unknown model {name!r}.{hint} For a model not in the catalog, {_CONFIG_HINT}")
+    raise UserError(
+        f"unknown model {shown(name)!r}.{hint} For a model not in the catalog, {_CONFIG_HINT}"
+    )
 
 
 def _from_hub(repo_id: str) -> ModelSpec:

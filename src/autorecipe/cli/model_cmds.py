@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         """
         from autorecipe import api
 
-        rows = [api.gpu_info(name)] if name else api.list_gpus()
+        rows = [api.gpu_info(name)] if name is not None else api.list_gpus()
         if json_out:
             emit_json({"gpus": [g.model_dump(mode="json") for g in rows]})
             return

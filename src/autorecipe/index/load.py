@@ -36,6 +36,11 @@ def lean_path(full: Path) -> Path:
 
 
 def _resolve(spec: str | None) -> Path:
+    if spec is not None and not spec.strip():
+        raise UserError(
+            f"empty index name; give a bundled release ({', '.join(bundled_versions())}) or an "
+            "index JSON file, or leave it out for the default"
+        )
     spec = spec or os.environ.get(ENV_VAR) or DEFAULT_VERSION
     if _VERSION.match(spec) and not Path(spec).is_file():
         path = bundled_path(spec)
