@@ -75,3 +75,11 @@ def test_an_override_without_its_section_names_the_keys_it_could_be():
         "h100", "tensor_model_parallel_size=3",
     )  # fmt: skip
     one_line_error(proc, "keys name their section: model.tensor_model_parallel_size")
+
+
+@pytest.mark.parametrize("command", ["estimate", "plan", "recommend"])
+def test_more_gpus_than_any_cluster_is_a_typo(command):
+    args = [command, "-m", "llama3-8b", "-g", "h100", "-n", "99999999999999999999"]
+    if command != "estimate":
+        args += ["--mode", "pretrain"]
+    one_line_error(run_cli(*args), "is more than any cluster has")

@@ -22,7 +22,7 @@ from autorecipe.estimate.memory import DEFAULT_KNOBS, Knobs, estimate_memory
 from autorecipe.index.schema import Recipe
 from autorecipe.layout.rules import Violation, check_layout
 from autorecipe.layout.schema import Layout
-from autorecipe.layout.search import enumerate_layouts, rank_key
+from autorecipe.layout.search import MAX_GPUS, enumerate_layouts, rank_key
 from autorecipe.layout.stages import balanced_layout
 from autorecipe.result import Candidate, Memory
 
@@ -327,7 +327,7 @@ def smallest_fitting_world(target: Target, gbs: int, per_node: int) -> tuple[int
         (24, 24)
     """
     counts, exhaustive = launchable_counts(target.world, per_node)
-    for n in counts:
+    for n in (c for c in counts if c <= MAX_GPUS):
         found = dataclasses.replace(target, world=n).plan(gbs, {})
         if any(c.memory and c.memory.fits for c in found):
             return n, exhaustive

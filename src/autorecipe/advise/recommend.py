@@ -55,6 +55,7 @@ from autorecipe.launch import (
 from autorecipe.layout.from_recipe import recipe_knobs
 from autorecipe.layout.plan import max_seq_len, refuse_over_limit
 from autorecipe.layout.schema import Layout
+from autorecipe.layout.search import check_gpu_count
 from autorecipe.precision import PRESETS, canonical_precision
 from autorecipe.result import Candidate, Change, Finding, Memory, RecipeRef, Throughput
 
@@ -496,6 +497,7 @@ def recommend(
         gpus = HGX_NODE_GPUS if first_time else 0
     if gpus < 1:
         raise UserError(f"--gpus must be a positive whole number of GPUs; got {gpus}")
+    check_gpu_count(gpus)
     per_node = gpus_per_node or (
         NVL72_NODE_GPUS if gpu.nvlink_domain_size > HGX_NODE_GPUS else HGX_NODE_GPUS
     )

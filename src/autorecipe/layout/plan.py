@@ -19,6 +19,7 @@ from autorecipe.layout.schema import Layout
 from autorecipe.layout.search import (
     DEFAULT_GBS,
     Rejection,
+    check_gpu_count,
     enumerate_layouts,
     explain_rejections,
     what_would_fit,
@@ -277,8 +278,7 @@ def plan_layouts(
     if mode is not None:
         _check_choice("mode", mode, MODES)
     precision = canonical_precision(precision)
-    if gpus < 1:
-        raise UserError(f"--gpus must be at least 1 (got {gpus}).")
+    check_gpu_count(gpus)
     if top is not None and top < 1:
         raise UserError(f"--top must be at least 1 (got {top}).")
     if global_batch_size is not None and global_batch_size < 1:
@@ -517,6 +517,7 @@ def estimate_layout(
         if value is not None and value < 1:
             hint = "; omit -vp for no virtual pipeline" if name == "-vp" else ""
             raise UserError(f"{name} must be at least 1 (got {value}){hint}.")
+    check_gpu_count(gpus)
     mp = tp * pp * cp
     if gpus % mp:
         raise UserError(

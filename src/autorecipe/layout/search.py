@@ -386,11 +386,23 @@ def _candidate(s: _Search, layout: Layout, stages: list, throughput_fn) -> Candi
     return Candidate(layout=layout, memory=memory, throughput=throughput, findings=findings)
 
 
+# More GPUs than any machine: a typo, and counts this large overflow the estimates' sense.
+MAX_GPUS = 1 << 20
+
+
+def check_gpu_count(gpus: int) -> int:
+    """`gpus`, or UserError when no allocation has that many."""
+    if gpus < 1:
+        raise UserError(f"--gpus must be at least 1 (got {gpus}).")
+    if gpus > MAX_GPUS:
+        raise UserError(f"--gpus {gpus:,} is more than any cluster has; use at most {MAX_GPUS:,}.")
+    return gpus
+
+
 def _search(
     spec, world_size, gpu, seq_len, mode, gbs, precision, fixed, allow, lora_rank
 ) -> _Search:
-    if world_size < 1:
-        raise UserError(f"--gpus must be at least 1 (got {world_size}).")
+    check_gpu_count(world_size)
     if seq_len < 1:
         raise UserError(f"--seq-len must be at least 1 (got {seq_len}).")
     unknown = set(fixed or {}) - LAYOUT_KEYS
