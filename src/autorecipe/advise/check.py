@@ -61,14 +61,25 @@ class RuleDoc(BaseModel):
 
 def rule_docs(rule_id: str | None = None) -> list[RuleDoc]:
     """Every rule, or the one named `rule_id` (UserError with the closest ids otherwise)."""
+    from autorecipe.advise.answer_findings import ANSWER_FINDINGS, answer_finding
     from autorecipe.errors import UserError, did_you_mean
 
     rules = all_rules()
     if rule_id is not None:
         key = rule_id.strip().upper()
         if key not in rules:
+            answer = answer_finding(rule_id)
+            if answer is not None:
+                name, (title, severity, text) = answer
+                return [
+                    RuleDoc(
+                        id=name, title=title, severity=severity, group="answer", explanation=text
+                    )
+                ]
+            known = [*rules, *ANSWER_FINDINGS]
             raise UserError(
-                f"unknown rule {rule_id!r}.{did_you_mean(key, rules)} `autorecipe rules` lists them"
+                f"unknown rule {rule_id!r}.{did_you_mean(rule_id.strip(), known)} "
+                "`autorecipe rules` lists them"
             )
         rules = {key: rules[key]}
     return [
