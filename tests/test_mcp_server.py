@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 
@@ -41,6 +42,9 @@ async def _session_checks() -> None:
         assert not result.is_error, result.content
         assert result.structured_content["recipe"]["name"] == "qwen3_30b_a3b_sft_config"
         assert "qwen3_30b_a3b_sft_config" in result.content[0].text
+        # the text summary rounds what the structured answer keeps exact
+        assert re.search(r"MFU \d+\.\d%", result.content[0].text), result.content[0].text
+        assert "=None" not in result.content[0].text
 
         bad = await client.call_tool(
             "recommend", {"model": "llama-9-13b", "mode": "sft", "gpus": 8, "gpu_type": "h100"}

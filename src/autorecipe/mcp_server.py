@@ -67,17 +67,20 @@ def summarize(result: Any) -> str:
             + " ".join(
                 f"{k}={lay.get(k)}"
                 for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "mbs", "gbs")
+                if lay.get(k) is not None
             )
         )
     if isinstance(data.get("memory"), dict):
         mem = data["memory"]
         lines.append(
-            f"memory: {mem.get('per_gpu_gib')} of {mem.get('capacity_gib')} GiB per GPU, fits={mem.get('fits')}"
+            f"memory: {_num(mem.get('per_gpu_gib'), '.1f')} of {_num(mem.get('capacity_gib'), 'g')} "
+            f"GiB per GPU, fits={mem.get('fits')}"
         )
     if isinstance(data.get("throughput"), dict):
         thr = data["throughput"]
         lines.append(
-            f"throughput: {thr.get('tokens_per_sec_per_gpu')} tokens/s/GPU, MFU {thr.get('mfu')}"
+            f"throughput: {_num(thr.get('tokens_per_sec_per_gpu'), ',.0f')} tokens/s/GPU, "
+            f"MFU {_num(thr.get('mfu'), '.1%')}"
         )
     if isinstance(data.get("candidates"), list):
         lines.append(f"{len(data['candidates'])} candidate layouts, best first")
@@ -85,6 +88,11 @@ def summarize(result: Any) -> str:
         for f in data["findings"][:10]:
             lines.append(f"[{f.get('severity')}] {f.get('id')}: {f.get('message')}")
     return "\n".join(lines) if lines else json.dumps(data)[:2000]
+
+
+def _num(value: Any, spec: str) -> str:
+    """A number of the structured answer, rounded for the text summary."""
+    return format(value, spec) if isinstance(value, (int, float)) else str(value)
 
 
 def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
