@@ -83,3 +83,14 @@ def test_more_gpus_than_any_cluster_is_a_typo(command):
     if command != "estimate":
         args += ["--mode", "pretrain"]
     one_line_error(run_cli(*args), "is more than any cluster has")
+
+
+def test_a_broken_index_names_what_is_wrong(tmp_path):
+    broken = tmp_path / "index.json"
+    broken.write_text('{"schema_version": 1, "recipes": [{"name": 3}]}')
+    one_line_error(
+        run_cli("index", "lint", "--index", str(broken)),
+        "not a recipe index",
+        "bridge_version: Field required",
+        "recipes.0.name",
+    )

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
             None, "--mode", help="Training goal: pretrain, sft or peft."
         ),
         gpus: str | None = typer.Option(
-            None, "--gpus", "-n", help="Number of GPUs you have (e.g. 16)."
+            None, "--gpus", "-n", metavar="<int>", help="Number of GPUs you have (e.g. 16, or 1k)."
         ),
         gpu_type: str | None = typer.Option(
             None, "--gpu-type", "-g", help="GPU type, e.g. h100, h200, b200, gb200."
@@ -39,7 +39,10 @@ def register(app: typer.Typer) -> None:
             help="Sequence length in tokens (32768 or 32k); default: the recipe's.",
         ),
         gpus_per_node: str | None = typer.Option(
-            None, "--gpus-per-node", help="GPUs per node (default 8; 4 on NVL72-class racks)."
+            None,
+            "--gpus-per-node",
+            metavar="<int>",
+            help="GPUs per node (default 8; 4 on NVL72-class racks).",
         ),
         precision: str | None = typer.Option(
             None,

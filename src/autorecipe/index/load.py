@@ -65,10 +65,19 @@ def _load_path(path: Path, mtime: float) -> RecipeIndex:
     try:
         # pydantic's own JSON parser: about twice as fast as json.loads + model_validate
         return RecipeIndex.model_validate_json(path.read_bytes())
-    except (UnicodeDecodeError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
+    except ValidationError as exc:
+        where = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'top level'}: {e['msg']}"
+            for e in exc.errors()[:3]
+        )
+        more = f" and {exc.error_count() - 3} more" if exc.error_count() > 3 else ""
         raise UserError(
-            f"{path} is not a recipe index ({first}); build one with `autorecipe index build`."
+            f"{path} is not a recipe index ({where}{more}); build one with "
+            "`autorecipe index build`."
+        ) from None
+    except UnicodeDecodeError:
+        raise UserError(
+            f"{path} is not a recipe index (not UTF-8 text); build one with `autorecipe index build`."
         ) from None
 
 
