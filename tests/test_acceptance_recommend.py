@@ -103,7 +103,9 @@ def test_case_1_qwen3_30b_a3b_sft_on_16_h100() -> None:
     assert data["recipe"]["alias_of"] == "qwen3_30b_a3b_sft_16gpu_h100_bf16_config"
     assert data["dataset"] in ("tulu3", "squad")
     cmd = data["command"]
-    assert "uv run python -m torch.distributed.run --nproc_per_node=8" in cmd
+    # two nodes: the shared environment is synced once, then run without syncing
+    assert "uv run --no-sync python -m torch.distributed.run --nproc_per_node=8" in cmd
+    assert "# Once, on the shared checkout: uv sync" in cmd
     assert "--nnodes=2" in cmd and "--node_rank=" in cmd
     assert f"--recipe qwen3_30b_a3b_sft_config \\\n    --dataset {data['dataset']}" in cmd
     meshes_valid(data["layout"], 16, experts=128)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
 
 import pytest
 from hypothesis import given
@@ -210,7 +211,7 @@ def test_pretrained_checkpoint_forms_match_each_releases_loader(wheel_062, wheel
 
 def test_a_shell_variable_placeholder_stays_unquoted_for_the_shell() -> None:
     args = override_args({PRETRAINED_KEY: PRETRAINED_VAR, "logger.name": "$(rm -rf /)"})
-    assert args[0] == "checkpoint.pretrained_checkpoint=$PRETRAINED_CHECKPOINT"
+    assert args[0] == '"checkpoint.pretrained_checkpoint=\\"$PRETRAINED_CHECKPOINT\\""'
     assert args[1] == "'logger.name=$(rm -rf /)'"
     script = slurm_script(
         launcher_for("0.6.2"), recipe="r", dataset="squad",
@@ -219,3 +220,32 @@ def test_a_shell_variable_placeholder_stays_unquoted_for_the_shell() -> None:
     )  # fmt: skip
     guard = script.index(': "${PRETRAINED_CHECKPOINT:?')
     assert guard < script.index("srun") and "# Set PRETRAINED_CHECKPOINT first." in script
+
+
+@pytest.mark.parametrize("path", ["/data/ckpt", "/data/my ckpt", "/data/ckpt,v2", "/a/b(1)"])
+def test_a_checkpoint_path_reaches_hydra_as_one_string(path: str) -> None:
+    # what bash hands the launcher for the argument, then what Bridge's override parser
+    # (Hydra's grammar, training/utils/omegaconf_utils.py) makes of it
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    arg = override_args({PRETRAINED_KEY: PRETRAINED_VAR})[0]
+    shell = subprocess.run(
+        ["bash", "-c", f"printf '%s' {arg}"],
+        env={"PRETRAINED_CHECKPOINT": path, "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (override,) = OverridesParser.create().parse_overrides([shell.stdout])
+    assert override.key_or_group == PRETRAINED_KEY and override.value() == path
+
+
+def test_several_nodes_sync_the_shared_environment_once() -> None:
+    launcher = launcher_for("0.6.2")
+    one = torchrun_command(launcher, recipe="r", dataset="mock", overrides={}, gpus=8,
+                           gpus_per_node=8)  # fmt: skip
+    assert one.startswith("uv run python") and "--no-sync" not in one
+    two = torchrun_command(launcher, recipe="r", dataset="mock", overrides={}, gpus=16,
+                           gpus_per_node=8)  # fmt: skip
+    assert "uv run --no-sync python -m torch.distributed.run" in two and "uv sync" in two
+    script = slurm_script(launcher, recipe="r", dataset="mock", overrides={}, gpus=16,
+                          gpus_per_node=8)  # fmt: skip
+    assert script.index("\nuv sync\n") < script.index("srun") and "uv run --no-sync" in script

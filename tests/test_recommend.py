@@ -430,7 +430,7 @@ def test_finetuning_commands_carry_the_starting_checkpoint_as_the_release_takes_
         assert answer.overrides[PRETRAINED_KEY] == PRETRAINED_VAR
         change = next(c for c in answer.changes if c.key == PRETRAINED_KEY)
         assert change.change_class == "convergence" and form in change.reason
-        assert f"{PRETRAINED_KEY}={PRETRAINED_VAR}" in answer.command.split()
+        assert f'"{PRETRAINED_KEY}=\\"{PRETRAINED_VAR}\\""' in answer.command.split()
         notes = " ".join(ln for ln in answer.command.splitlines() if ln.startswith("#"))
         assert "PRETRAINED_CHECKPOINT" in notes and form in notes
     pretrain = api.recommend("Llama 3 8B", "pretrain", 8, "h100", index=version)

@@ -142,10 +142,13 @@ def format_value(value: Any) -> str:
 
 
 def override_args(overrides: dict[str, Any]) -> list[str]:
-    """`KEY=VALUE` arguments, shell-quoted where the shell would otherwise mangle them;
-    a value that is a shell variable ($NAME) stays unquoted for the shell to fill in."""
+    """`KEY=VALUE` arguments, shell-quoted where the shell would otherwise mangle them.
+
+    A value that is a shell variable ($NAME) is left for the shell to fill in, inside
+    double quotes, and quoted again for Hydra, which reads the overrides: a path with a
+    space, a comma (Hydra's sweep syntax) or parentheses stays one string."""
     return [
-        f"{key}={value}"
+        f'"{key}=\\"{value}\\""'
         if isinstance(value, str) and _SHELL_VAR.fullmatch(value)
         else shlex.quote(f"{key}={format_value(value)}")
         for key, value in overrides.items()
@@ -186,6 +189,15 @@ def _recipe_args(
     return lines + [[arg] for arg in override_args(overrides)]
 
 
+# Several nodes that all `uv run` would sync one shared environment at once: sync it once,
+# then run without syncing (Megatron-Bridge's scripts/training/run_recipe.sh does the same).
+SYNC = "uv sync"
+
+
+def _no_sync(runner: str) -> str:
+    return runner.replace("uv run", "uv run --no-sync", 1)
+
+
 def torchrun_command(
     launcher: Launcher,
     *,
@@ -204,15 +216,17 @@ def torchrun_command(
     dataset="mock", overrides={}, gpus=8, gpus_per_node=8)``.
     """
     nodes, per_node = node_shape(gpus, gpus_per_node, tp)
-    head = [launcher.runner, f"--nproc_per_node={per_node}"]
     if nodes == 1:
+        head = [launcher.runner, f"--nproc_per_node={per_node}"]
         return _comments(notes) + _join([head, *_recipe_args(launcher, recipe, dataset, overrides)])
+    head = [_no_sync(launcher.runner), f"--nproc_per_node={per_node}"]
     # Static rendezvous: every node is told its rank and node 0's address.
     rendezvous = [
         [f"--nnodes={nodes}", "--node_rank=$NODE_RANK"],
         ["--master_addr=$MASTER_ADDR", f"--master_port={MASTER_PORT}"],
     ]
     note = (
+        f"# Once, on the shared checkout: {SYNC}\n"
         f"# On each of the {nodes} nodes: NODE_RANK=0..{nodes - 1}, MASTER_ADDR=<node 0 address>\n"
     )
     return (
@@ -239,7 +253,7 @@ def slurm_script(
     node find its rank without a per-node variable.
     """
     nodes, per_node = node_shape(gpus, gpus_per_node, tp)
-    head = [launcher.runner, f"--nnodes={nodes}", f"--nproc_per_node={per_node}"]
+    head = [_no_sync(launcher.runner), f"--nnodes={nodes}", f"--nproc_per_node={per_node}"]
     rendezvous = [
         ["--rdzv_backend=c10d", f'--rdzv_endpoint="$MASTER_ADDR:{MASTER_PORT}"'],
         ['--rdzv_id="$SLURM_JOB_ID"'],
@@ -272,6 +286,8 @@ def slurm_script(
             ),
             'MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
             "export MASTER_ADDR",
+            "# The environment is synced once, here; the nodes then run it as it is.",
+            SYNC,
             command,
             "",
         ]
