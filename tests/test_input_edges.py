@@ -94,3 +94,12 @@ def test_a_broken_index_names_what_is_wrong(tmp_path):
         "bridge_version: Field required",
         "recipes.0.name",
     )
+
+
+def test_a_release_whose_recipe_names_no_gpu_count_says_so():
+    proc = run_cli(
+        "recommend", "--model", "Llama 3 8B", "--mode", "sft", "--gpus", "16", "--gpu-type",
+        "h100", "--index", "0.5.1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "None GPUs" not in proc.stdout and "the recipe names no GPU count" in proc.stdout

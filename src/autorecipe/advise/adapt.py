@@ -259,7 +259,7 @@ def adapt_layout(
     if kept is not None:
         found = target.violations(kept)
         errors = [v for v in found if v.severity == "error"]
-        why = f"Megatron-Core would reject it: {errors[0].message}" if errors else why
+        why = f"Megatron-Core would reject it: {errors[0].message.rstrip('.')}" if errors else why
         if not errors:
             mem = target.memory(kept)
             # The shipped recipe runs this layout with no more sharding, on a GPU with no

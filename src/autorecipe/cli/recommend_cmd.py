@@ -143,7 +143,12 @@ def render(answer: Recommendation) -> None:
     if recipe and recipe.alias_of:
         head.append(f"alias of {recipe.alias_of}")
     head.append(f"dataset preset: {answer.dataset}")
-    head.append(f"tuned for {answer.recipe_gpus} GPUs; you have {answer.gpus} × {answer.gpu_type}")
+    tuned = (
+        f"tuned for {answer.recipe_gpus} GPU{'s' if answer.recipe_gpus != 1 else ''}"
+        if answer.recipe_gpus
+        else "the recipe names no GPU count"
+    )
+    head.append(f"{tuned}; you have {answer.gpus} × {answer.gpu_type}")
     if answer.node_note:
         head.append(answer.node_note)
     if lo:
