@@ -103,3 +103,18 @@ def test_a_release_whose_recipe_names_no_gpu_count_says_so():
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "None GPUs" not in proc.stdout and "the recipe names no GPU count" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--index", "x" * 5000],
+        ["show", "x" * 5000],
+        ["index", "build", "--source", "x" * 5000, "--out", "unused.json"],
+        ["recommend", "-m", "llama3-8b", "--mode", "pretrain", "-n", "8", "-g", "h100",
+         "--index", "x" * 5000],
+    ],
+)  # fmt: skip
+def test_a_path_too_long_for_the_file_system_names_nothing(args):
+    line = one_line_error(run_cli(*args))
+    assert "x" * 81 not in line and "…" in line

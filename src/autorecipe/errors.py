@@ -34,10 +34,10 @@ def shown(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def existing(path: Path, *, file: bool = False) -> bool:
-    """Whether `path` names an existing file (or, without `file`, anything); a name the OS
-    cannot even look up (too long, a NUL byte) names nothing."""
+def existing(path: Path, *, file: bool = False, folder: bool = False) -> bool:
+    """Whether user input `path` names an existing file (`file`), folder (`folder`) or
+    either; a name the OS cannot even look up (too long, a NUL byte) names nothing."""
     try:
-        return path.is_file() if file else path.exists()
+        return path.is_file() if file else path.is_dir() if folder else path.exists()
     except (OSError, ValueError):
         return False

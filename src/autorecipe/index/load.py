@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from autorecipe.errors import UserError, did_you_mean
+from autorecipe.errors import UserError, did_you_mean, existing, shown
 from autorecipe.index.schema import Kind, Recipe, RecipeIndex
 
 DEFAULT_VERSION = "0.6.2"
@@ -42,7 +42,7 @@ def _resolve(spec: str | None) -> Path:
             "index JSON file, or leave it out for the default"
         )
     spec = spec or os.environ.get(ENV_VAR) or DEFAULT_VERSION
-    if _VERSION.match(spec) and not Path(spec).is_file():
+    if _VERSION.match(spec) and not existing(Path(spec), file=True):
         path = bundled_path(spec)
         if not path.is_file():
             raise UserError(
@@ -52,10 +52,10 @@ def _resolve(spec: str | None) -> Path:
             )
         return path
     path = Path(spec)
-    if not path.is_file():
+    if not existing(path, file=True):
         raise UserError(
-            f"index {spec!r} is neither a bundled version ({', '.join(bundled_versions())}) "
-            "nor an index JSON file."
+            f"index {shown(spec)!r} is neither a bundled version "
+            f"({', '.join(bundled_versions())}) nor an index JSON file."
         )
     return path
 
@@ -112,7 +112,7 @@ def find_recipe(index: RecipeIndex, name: str, kind: Kind | None = None) -> Reci
     pool = [r.name for r in index.recipes if kind is None or r.kind == kind]
     where = f"{kind} recipe" if kind else "recipe"
     raise UserError(
-        f"no {where} named {name!r} in the Megatron-Bridge {index.bridge_version} index."
+        f"no {where} named {shown(name)!r} in the Megatron-Bridge {index.bridge_version} index."
         + (did_you_mean(name, pool) or " See `autorecipe list`.")
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autorecipe.errors import UserError
+from autorecipe.errors import UserError, existing, shown
 
 PACKAGE = "megatron.bridge"
 _PKG_PATH = "megatron/bridge/"
@@ -183,11 +183,11 @@ def read_source(source: str | Path) -> SourceTree:
             "file, or 'installed'."
         )
     path = Path(source)
-    if path.is_dir():
+    if existing(path, folder=True):
         return _read_dir(path)
-    if path.is_file():
+    if existing(path, file=True):
         return _read_wheel(path)
     raise UserError(
-        f"{source} does not exist; give a Megatron-Bridge checkout, a megatron_bridge-*.whl "
-        "file, or 'installed'."
+        f"{shown(str(source))} does not exist; give a Megatron-Bridge checkout, a "
+        "megatron_bridge-*.whl file, or 'installed'."
     )
