@@ -64,6 +64,36 @@ def _throughput(target: Target, lo: Layout) -> Throughput:
     )  # fmt: skip
 
 
+def _tuning(
+    name: str,
+    moves: list[Move],
+    layout: Layout,
+    memory: Memory,
+    before: Throughput,
+    after: Throughput,
+    why: str,
+    new_layout: bool = True,
+) -> Tuning:
+    """A tuning item: its classed overrides, and `why` followed by the predicted step (and,
+    for a `new_layout`, its memory)."""
+    overrides, changes = classed(moves)
+    saving = 1 - after.step_time_s / before.step_time_s
+    return Tuning(
+        name=name,
+        overrides=overrides,
+        changes=changes,
+        layout=layout,
+        memory=memory,
+        throughput=after,
+        step_time_before_s=before.step_time_s,
+        bubble_before_s=before.breakdown.get("pp_bubble", 0.0),
+        bubble_after_s=after.breakdown.get("pp_bubble", 0.0),
+        reason=f"{why}, step {before.step_time_s:.2f} s → {after.step_time_s:.2f} s "
+        f"({saving:.1%} faster)"
+        + (f"; {memory.per_gpu_gib:.1f} GiB per GPU, still fits" if new_layout else ""),
+    )
+
+
 def _faster(before: Throughput, after: Throughput) -> bool:
     """Worth offering: at least 1% off the step, well above the model's arithmetic noise."""
     return after.step_time_s <= 0.99 * before.step_time_s
@@ -99,27 +129,18 @@ def interleave(target: Target, lo: Layout) -> Tuning | None:
             continue
         if best is not None and after.step_time_s >= best.throughput.step_time_s:
             continue
-        overrides, changes = classed(layout_moves(lo, variant))
         b0 = before.breakdown.get("pp_bubble", 0.0)
         b1 = after.breakdown.get("pp_bubble", 0.0)
-        saving = 1 - after.step_time_s / before.step_time_s
-        best = Tuning(
-            name=f"interleaved pipeline: VP={variant.vp}",
-            overrides=overrides,
-            changes=changes,
-            layout=variant,
-            memory=memory,
-            throughput=after,
-            step_time_before_s=before.step_time_s,
-            bubble_before_s=b0,
-            bubble_after_s=b1,
-            reason=(
-                f"PP={lo.pp} without VP idles each stage for (PP-1) = {lo.pp - 1} micro "
-                f"batches per step; VP={variant.vp} cuts that to {(lo.pp - 1) / variant.vp:g}: "
-                f"predicted bubble {b0:.2f} s → {b1:.2f} s, step {before.step_time_s:.2f} s → "
-                f"{after.step_time_s:.2f} s ({saving:.1%} faster); "
-                f"{memory.per_gpu_gib:.1f} GiB per GPU, still fits"
-            ),
+        best = _tuning(
+            f"interleaved pipeline: VP={variant.vp}",
+            layout_moves(lo, variant),
+            variant,
+            memory,
+            before,
+            after,
+            f"PP={lo.pp} without VP idles each stage for (PP-1) = {lo.pp - 1} micro batches per "
+            f"step; VP={variant.vp} cuts that to {(lo.pp - 1) / variant.vp:g}: predicted bubble "
+            f"{b0:.2f} s → {b1:.2f} s",
         )
     return best
 
@@ -142,29 +163,19 @@ def all_to_all_cp(target: Target, lo: Layout) -> Tuning | None:
     memory = target.memory(variant)
     if not memory.fits or not _faster(before, after):
         return None
-    overrides, changes = classed(layout_moves(lo, variant))
-    bubble = after.breakdown.get("pp_bubble", 0.0)
-    saving = 1 - after.step_time_s / before.step_time_s
     c0, c1 = before.breakdown.get("cp_comm", 0.0), after.breakdown.get("cp_comm", 0.0)
     a0, a1 = before.breakdown.get("compute", 0.0), after.breakdown.get("compute", 0.0)
-    return Tuning(
-        name="context parallelism over all-to-all",
-        overrides=overrides,
-        changes=changes,
-        layout=variant,
-        memory=memory,
-        throughput=after,
-        step_time_before_s=before.step_time_s,
-        bubble_before_s=bubble,
-        bubble_after_s=bubble,
-        reason=(
-            f"CP={lo.cp} over the ring splits each sequence's keys {lo.cp} ways and passes K/V "
-            f"around the ranks; all-to-all gives each rank whole sequences for 1/{lo.cp} of the "
-            f"heads (longer attention tiles) for one exchange of Q, K, V and O: predicted "
-            f"compute {a0:.2f} s → {a1:.2f} s, exposed CP traffic {c0:.2f} s → {c1:.2f} s, step "
-            f"{before.step_time_s:.2f} s → {after.step_time_s:.2f} s ({saving:.1%} faster); "
-            f"{memory.per_gpu_gib:.1f} GiB per GPU, still fits"
-        ),
+    return _tuning(
+        "context parallelism over all-to-all",
+        layout_moves(lo, variant),
+        variant,
+        memory,
+        before,
+        after,
+        f"CP={lo.cp} over the ring splits each sequence's keys {lo.cp} ways and passes K/V "
+        f"around the ranks; all-to-all gives each rank whole sequences for 1/{lo.cp} of the "
+        f"heads (longer attention tiles) for one exchange of Q, K, V and O: predicted "
+        f"compute {a0:.2f} s → {a1:.2f} s, exposed CP traffic {c0:.2f} s → {c1:.2f} s",
     )
 
 
@@ -207,27 +218,19 @@ def data_parallel_overlap(target: Target, lo: Layout, fields: dict[str, Any]) ->
         )
         for name in off
     ]  # fmt: skip
-    overrides, changes = classed(moves)
     d0, d1 = before.breakdown.get("dp_comm", 0.0), after.breakdown.get("dp_comm", 0.0)
-    bubble = after.breakdown.get("pp_bubble", 0.0)
-    saving = 1 - after.step_time_s / before.step_time_s
-    return Tuning(
-        name="data-parallel communication overlap",
-        overrides=overrides,
-        changes=changes,
-        layout=lo,
-        memory=target.memory(lo),
-        throughput=after,
-        step_time_before_s=before.step_time_s,
-        bubble_before_s=bubble,
-        bubble_after_s=bubble,
-        reason=(
-            f"the recipe sets {' and '.join(f'{n}=False' for n in off)}, so the "
-            f"{' and the '.join(_DP_WHAT[n][0] for n in off)} over DP={lo.dp} "
-            f"{'waits' if len(off) == 1 else 'wait'} for the step's compute to end; overlapped, "
-            f"{'it hides' if len(off) == 1 else 'they hide'} under "
-            f"{' and '.join(_DP_WHAT[n][1] for n in off)}: "
-            f"predicted exposed DP traffic {d0:.2f} s → {d1:.2f} s, step "
-            f"{before.step_time_s:.2f} s → {after.step_time_s:.2f} s ({saving:.1%} faster)"
-        ),
+    return _tuning(
+        "data-parallel communication overlap",
+        moves,
+        lo,
+        target.memory(lo),
+        before,
+        after,
+        f"the recipe sets {' and '.join(f'{n}=False' for n in off)}, so the "
+        f"{' and the '.join(_DP_WHAT[n][0] for n in off)} over DP={lo.dp} "
+        f"{'waits' if len(off) == 1 else 'wait'} for the step's compute to end; overlapped, "
+        f"{'it hides' if len(off) == 1 else 'they hide'} under "
+        f"{' and '.join(_DP_WHAT[n][1] for n in off)}: "
+        f"predicted exposed DP traffic {d0:.2f} s → {d1:.2f} s",
+        new_layout=False,
     )
