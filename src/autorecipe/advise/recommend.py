@@ -53,7 +53,7 @@ from autorecipe.launch import (
     torchrun_command,
 )
 from autorecipe.layout.from_recipe import recipe_knobs
-from autorecipe.layout.plan import max_seq_len, refuse_over_limit
+from autorecipe.layout.plan import check_seq_limit, max_seq_len
 from autorecipe.layout.schema import Layout
 from autorecipe.layout.search import check_gpu_count
 from autorecipe.precision import PRESETS, canonical_precision
@@ -504,7 +504,7 @@ def recommend(
     if per_node < 1:
         raise UserError(f"--gpus-per-node must be a positive whole number; got {per_node}")
     limit = max_seq_len(idx, spec)
-    seq_note = refuse_over_limit(seq_len, limit, spec, model)  # a warning when unchecked
+    seq_note = check_seq_limit(seq_len, limit, spec, model)  # a warning when unchecked
 
     query = Query(
         mode=checked_mode,

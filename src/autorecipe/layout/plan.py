@@ -146,10 +146,10 @@ def max_seq_len(index: RecipeIndex, spec: ModelSpec) -> int | None:
     return max(known) if known else None
 
 
-def refuse_long_seq(seq_len: int | None, spec: ModelSpec, model: str) -> Finding | None:
+def check_seq_len(seq_len: int | None, spec: ModelSpec, model: str) -> Finding | None:
     """UserError when `seq_len` is over the model's longest context (`max_seq_len`), for
     plan and estimate; a warning Finding instead when the catalog lacks the model's
-    max_position_embeddings (see `refuse_over_limit`). The bundled index is read only when
+    max_position_embeddings (see `check_seq_limit`). The bundled index is read only when
     the request is over max_position_embeddings (a shipped recipe may go further)."""
     if seq_len is None or (
         spec.max_position_embeddings and seq_len <= spec.max_position_embeddings
@@ -157,10 +157,10 @@ def refuse_long_seq(seq_len: int | None, spec: ModelSpec, model: str) -> Finding
         return None
     from autorecipe.index.load import load_index
 
-    return refuse_over_limit(seq_len, max_seq_len(load_index(provenance=False), spec), spec, model)
+    return check_seq_limit(seq_len, max_seq_len(load_index(provenance=False), spec), spec, model)
 
 
-def refuse_over_limit(
+def check_seq_limit(
     seq_len: int | None, limit: int | None, spec: ModelSpec, model: str
 ) -> Finding | None:
     """UserError when `seq_len` is over `limit` (from `max_seq_len`) and the catalog knows
@@ -287,7 +287,7 @@ def plan_layouts(
         # checked before the defaults: 0 is a typo, not a request for the default
         raise UserError(f"--seq-len must be at least 1 (got {seq_len}); omit it for the default.")
     spec, gpu = _resolve(model, gpu_type)
-    seq_note = refuse_long_seq(seq_len, spec, model)
+    seq_note = check_seq_len(seq_len, spec, model)
     ref, pins, knobs = None, {}, DEFAULT_KNOBS
     mode_note = None
     if recipe:
@@ -524,7 +524,7 @@ def estimate_layout(
             f"TP×PP×CP = {tp}×{pp}×{cp} = {mp} does not divide {gpus} GPUs, so DP is not an "
             f"integer; choose factors whose product divides {gpus}."
         )
-    seq_note = refuse_long_seq(seq_len, spec, model)
+    seq_note = check_seq_len(seq_len, spec, model)
     dp = gpus // mp
     # Bridge >= 0.6: ETP defaults to 1 when EP > 1, else to TP
     etp = etp if etp is not None else (1 if ep > 1 else tp)
