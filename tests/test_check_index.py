@@ -36,8 +36,9 @@ KNOWN_UPSTREAM_DEFECTS: dict[str, tuple[str, str]] = {
         "is pitfalls-evidence #3) or the layout's VP conflicts with the recipe's VP (MB #5443)",
     ),
     "AR119": (
-        r"qwen35_vl_(122b_a10b|397b_a17b)_(sft|peft)_",
-        "GBS 36 with MBS 4 is not divisible by MBS×DP (num_microbatches_calculator)",
+        r"qwen35_vl_(122b_a10b|397b_a17b)_(sft|peft)_|nemotronh_56b_pretrain_256gpu_(b200|gb300)_bf16_",
+        "GBS 36 with MBS 4 is not divisible by MBS×DP (num_microbatches_calculator); the "
+        "256-GPU NemotronH 56B BF16 recipes (B200, GB300) keep the 64-GPU GBS 192 over DP 128",
     ),
     "AR313": (
         r"(deepseek_v4_flash_pretrain_32gpu|gpt_oss_20b_(pretrain_16gpu|sft_8gpu|peft_1gpu)"

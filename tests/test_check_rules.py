@@ -329,15 +329,20 @@ def test_rule_stays_quiet(rule_id):
 
 
 def test_model_unknown_is_info_and_skips_model_rules():
-    # gemma3_1b's recipe names no Hugging Face id, so its model facts are unknown
-    blind = api.check("gemma3_1b_pretrain_config", ["-tp", "3"], gpus=3)
+    # GPT-3 175B's recipe builds a GPTModelProvider of a shape no catalog model has, so its
+    # model facts are unknown (TP5 would not divide its 96 heads)
+    blind = api.check("gpt3_175b_pretrain_config", ["-tp", "5"], gpus=5)
     assert [f.severity for f in blind.findings if f.id == "AR001"] == ["info"]
     assert not {f.id for f in blind.findings} & {"AR103", "AR104"}
     seen = api.check(
-        "gemma3_1b_pretrain_config", ["-tp", "3"], gpus=3, model="google/gemma-3-1b-pt"
+        "gpt3_175b_pretrain_config", ["-tp", "5"], gpus=5, model="google/gemma-3-1b-pt"
     )
     ids = {f.id for f in seen.findings}
     assert "AR001" not in ids and "AR103" in ids
+    # gemma3_1b's provider names no checkpoint either, but its shape is Gemma 3 1B's
+    told = api.check("gemma3_1b_pretrain_config", ["-tp", "3"], gpus=3)
+    assert "AR001" not in {f.id for f in told.findings}
+    assert "AR103" in {f.id for f in told.findings}
 
 
 def test_tp_multiple_of_kv_heads_is_a_warning_and_names_the_version():

@@ -458,3 +458,32 @@ def test_gpu_question_on_a_gpu_without_published_facts_stays_unknown(idx062):
     recipe = find_recipe(idx062, "deepseek_v3_pretrain_256gpu_vr200_bf16_config", "benchmark")
     assert "moe_token_dispatcher_type" not in recipe.fields
     assert "torch.cuda.is_available()" in recipe.unknown["moe_token_dispatcher_type"]
+
+
+# Nemotron-H recipes build HybridModelProvider with the shape spelled out and no checkpoint id
+# (recipes/nemotronh/h100/nemotronh.py:463-480 for 56B, which sets no tokenizer either;
+# recipes/nemotronh/h100/nemotron_3_nano.py:78-90 plus its tokenizer id). The model is told
+# by that shape against the catalog, on the evidence's own line.
+@pytest.mark.parametrize(
+    ("name", "hf_id", "evidence"),
+    [
+        ("nemotronh_56b_pretrain_64gpu_h100_fp8cs_config", "nvidia/Nemotron-H-56B-Base-8K",
+         "the only catalog model"),
+        ("nemotron_3_nano_pretrain_8gpu_b200_bf16_config",
+         "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "the tokenizer names it"),
+    ],
+)  # fmt: skip
+def test_a_provider_without_a_checkpoint_id_is_identified_by_its_shape(
+    name, hf_id, evidence, idx062
+):
+    recipe = find_recipe(idx062, name, "benchmark")
+    assert recipe.hf_model_id == hf_id
+    assert re.match(r"^[\w/]+\.py:\d+$", recipe.provenance["hf_model_id"])
+    assert any(evidence in note and "hybrid_layer_pattern" in note for note in recipe.notes)
+
+
+def test_a_shape_no_catalog_model_has_stays_unidentified(idx062):
+    # WanModelProvider (a video model the catalog lacks) and GPT-3 175B's GPTModelProvider
+    for name in ("wan_14b_pretrain_32gpu_h100_bf16_config", "gpt3_175b_pretrain_config"):
+        matches = [r for r in idx062.recipes if r.name == name]
+        assert matches and all(r.hf_model_id is None for r in matches), name

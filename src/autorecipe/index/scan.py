@@ -20,6 +20,7 @@ from autorecipe.index.devices import Device, device_for
 from autorecipe.index.evaluate import Interpreter, RecipeRaised
 from autorecipe.index.fields import PATH_TO_PLAIN, PLAIN_FIELDS
 from autorecipe.index.lint import docstring_contradictions
+from autorecipe.index.model_identity import infer_hf_model_id
 from autorecipe.index.names import parse_name, precision_of_preset
 from autorecipe.index.schema import Recipe, RecipeIndex
 from autorecipe.index.source import PACKAGE, SourceTree, read_source
@@ -226,13 +227,20 @@ def _dropped(key: str) -> bool:
     return key.startswith(_TRIMMED) and key not in _KEPT
 
 
-def _hf_model_id(model: Obj | None, fields: dict) -> tuple[str | None, str | None]:
+def _hf_model_id(
+    model: Obj | None, fields: dict, prov: dict, notes: list[str]
+) -> tuple[str | None, str | None]:
     if model is not None and model.hf_model_id:
         return model.hf_model_id, model.hf_prov
     for key in ("model.hf_model_id", "model.hf_path", "model.pretrained_model_name_or_path"):
         if isinstance(fields.get(key), str):
             return fields[key], None
-    return None, None
+    inferred = infer_hf_model_id(fields)
+    if inferred is None:
+        return None, None
+    hf_id, evidence, how = inferred
+    notes.append(how)
+    return hf_id, prov.get(evidence)
 
 
 def _mode(facts_mode: str | None, finetune: bool, fields: dict, unknown: dict) -> str | None:
@@ -341,7 +349,8 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
     fields, prov, unknown, model = ({}, {}, {}, None) if raises else _extract(interp, value)
     facts = parse_name(b.name)
     target_facts = facts if b.func.name == b.name else parse_name(b.func.name)
-    hf_id, hf_prov = _hf_model_id(model, fields)
+    notes: list[str] = []
+    hf_id, hf_prov = _hf_model_id(model, fields, prov, notes)
     if hf_id and hf_prov:
         prov["hf_model_id"] = hf_prov
     is_alias = b.func.name != b.name
@@ -366,6 +375,7 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
         fields=fields,
         provenance=prov,
         unknown=unknown,
+        notes=notes,
     )
     if is_alias:
         recipe.defined_at = f"{interp.rel_file(b.func.module)}:{b.func.node.lineno}"

@@ -1,0 +1,58 @@
+"""Telling the model of a recipe whose provider names no checkpoint, from the shape it sets.
+
+The shapes below are the catalog's own facts (each entry cites its config.json), written as
+a Megatron provider sets them.
+"""
+
+from __future__ import annotations
+
+from autorecipe import api
+from autorecipe.catalog.models import catalog_entries
+from autorecipe.index.model_identity import infer_hf_model_id
+
+NANO = "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
+
+
+def _provider_fields(hf_id: str) -> dict:
+    e = catalog_entries()[hf_id]
+    return {
+        "model.num_layers": e["num_hidden_layers"],
+        "model.hidden_size": e["hidden_size"],
+        "model.num_attention_heads": e["num_attention_heads"],
+        "model.num_query_groups": e["num_key_value_heads"],
+        "model.hybrid_layer_pattern": e["hybrid_layer_pattern"],
+    }
+
+
+def test_the_tokenizer_names_the_model_when_the_shape_agrees():
+    fields = {**_provider_fields(NANO), "tokenizer.tokenizer_model": NANO}
+    hf_id, evidence, how = infer_hf_model_id(fields)
+    assert (hf_id, evidence) == (NANO, "tokenizer.tokenizer_model")
+    assert "tokenizer names it" in how
+
+
+def test_a_tokenizer_of_another_shape_is_not_taken_for_the_model():
+    # pretraining a Nemotron-H 8B shape with the Nano tokenizer: the tokenizer is not the model
+    fields = {**_provider_fields("nvidia/Nemotron-H-8B-Base-8K"), "tokenizer.tokenizer_model": NANO}
+    found = infer_hf_model_id(fields)
+    assert found is None or found[0] == "nvidia/Nemotron-H-8B-Base-8K"
+
+
+def test_one_changed_width_or_too_few_fields_identify_nothing():
+    fields = _provider_fields("nvidia/Nemotron-H-56B-Base-8K")
+    assert infer_hf_model_id(fields)[0] == "nvidia/Nemotron-H-56B-Base-8K"
+    assert infer_hf_model_id({**fields, "model.hidden_size": 8200}) is None
+    two = {k: fields[k] for k in ("model.num_layers", "model.hidden_size")}
+    assert infer_hf_model_id(two) is None
+    assert infer_hf_model_id({k: v for k, v in fields.items() if k != "model.num_layers"}) is None
+
+
+def test_nemotron_h_recipes_are_found_for_their_model():
+    """Before, no recipe trained Nemotron-H 56B ("No pretrain recipe in this index"), and its
+    64-GPU H100 benchmark recipe was never named."""
+    answer = api.recommend("nvidia/Nemotron-H-56B-Base-8K", "pretrain", 64, "h100", precision="fp8")
+    assert answer.recipe.name.startswith("nemotronh_56b_pretrain")
+    assert answer.benchmark is not None
+    assert answer.benchmark.recipe.name == "nemotronh_56b_pretrain_64gpu_h100_fp8cs_config"
+    nano = api.recommend(NANO, "pretrain", 8, "b200")
+    assert nano.benchmark.recipe.name == "nemotron_3_nano_pretrain_8gpu_b200_bf16_config"
