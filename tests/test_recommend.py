@@ -281,6 +281,15 @@ def test_a_shipped_layout_is_trusted_over_the_estimate_only_for_the_recipes_own_
     big = api.recommend("nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16", "sft", 1, "a100")
     assert big.memory is not None and big.memory.breakdown.weights > big.memory.capacity_gib
     assert any(f.id == "memory" and f.severity == "error" for f in big.findings)
+    # Nor model state over the GPU: Nemotron-H 56B's recipe is named for 8 H100s, where TP8
+    # with DP1 holds 26 GiB of weights, 26 of gradients and 79 of Adam state on every GPU
+    # (16 bytes per parameter over 8 GPUs: 131 GiB before any activation)
+    h56 = api.recommend("nvidia/Nemotron-H-56B-Base-8K", "pretrain", 8, "h100")
+    b = h56.memory.breakdown
+    assert b.weights < h56.memory.capacity_gib < b.weights + b.gradients + b.optimizer
+    assert not any(f.id == "memory-estimate-above-recipe" for f in h56.findings)
+    assert any(f.id == "memory" and f.severity == "error" for f in h56.findings)
+    assert h56.fits_from_gpus is not None and h56.fits_from_gpus > 8
 
 
 def test_more_gpus_than_the_recipes_batch_can_use_is_said_with_the_speed_they_add() -> None:

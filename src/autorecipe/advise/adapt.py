@@ -177,6 +177,11 @@ class Adapted:
     released: tuple[str, ...] = ()  # recipe factors the planner had to let move
 
 
+def _model_state_gib(mem: Memory) -> float:
+    b = mem.breakdown
+    return b.weights + b.gradients + b.optimizer
+
+
 def keep_recipe_layout(target: Target, recipe_lo: Layout) -> Layout:
     """The recipe's layout on the target's GPUs: DP absorbs them, SP follows TP."""
     lo = recipe_lo
@@ -266,8 +271,9 @@ def adapt_layout(
             # more memory, at no shorter a sequence: that outweighs a pessimistic estimate.
             shipped = (
                 own_run
-                # weights alone over the GPU: no estimate error is that large
-                and mem.breakdown.weights < mem.capacity_gib
+                # model state alone over the GPU: exact bytes per parameter, no estimate
+                # error is that large (only activations are uncertain)
+                and _model_state_gib(mem) < mem.capacity_gib
                 and recipe_gpu is not None
                 and target.gpu.usable_memory_gib >= recipe_gpu.usable_memory_gib
                 and kept.dp >= recipe_lo.dp

@@ -36,7 +36,8 @@ ANSWER_FINDINGS: dict[str, tuple[str, str, str]] = {
         "info",
         "The estimate is over the usable memory, but the recipe runs this very layout, "
         "model and precision as shipped, with no more sharding, on a GPU with no more "
-        "memory: the recipe is trusted. Never when the weights alone exceed the GPU.",
+        "memory: the recipe is trusted. Never when the model state alone (weights, "
+        "gradients and optimizer state: exact bytes per parameter) exceeds the GPU.",
     ),
     "no-valid-layout": (
         "No layout keeps the recipe's global batch",
