@@ -85,8 +85,19 @@ FIXED: dict[str, tuple[float, str]] = {
         "attention kernels of one chunk (~10 us of host time); it only shows when chunks are "
         "tiny, and the CSV has no such run to fit it on",
     ),
-    "grad_bytes": (4.0, "fixed: Bridge recipes reduce gradients in fp32 (grad_reduce_in_fp32)"),
-    "param_gather_bytes": (2.0, "fixed: the distributed optimizer all-gathers bf16 parameters"),
+    "grad_bytes": (
+        4.0,
+        "fixed: fp32 gradient reduce (Bridge's library recipes set grad_reduce_in_fp32); used "
+        "only without a recipe setting: a recipe's own dtype wins (the performance recipes "
+        "reduce in bf16, 2 B)",
+    ),
+    "param_gather_bytes": (
+        2.0,
+        "fixed: the distributed optimizer all-gathers bf16 parameters. fp8_param_gather would "
+        "make it 1 B on Hopper (MXFP8 gathers rowwise and columnwise copies, about 2 B); "
+        "taking 1 B for the FP8 rows drove dp_exposed_min to its bound and the median from "
+        "8.0% to 8.4%, so it is not modelled",
+    ),
     "optimizer_bytes_per_param": (
         30.0,
         "fixed: Adam reads fp32 master, m, v, grad (16 B) and writes master, m, v, bf16 param (14 B)",

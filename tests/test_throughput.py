@@ -441,6 +441,27 @@ def test_recipe_overlaps_are_read_as_bridge_resolves_them():
     assert pretrain["tp_comm_overlap"] and pretrain["overlap_grad_reduce"]
 
 
+def test_gradients_are_reduced_in_the_recipes_dtype():
+    # The performance recipes set ddp.grad_reduce_in_fp32=False (perf_recipes/_common.py), the
+    # library pretrain recipes keep fp32: the DP reduce-scatter moves 2 or 4 bytes a parameter
+    from autorecipe.index.load import load_index
+    from autorecipe.layout.from_recipe import recipe_knobs
+
+    by_name = {r.name: r for r in load_index("0.6.2").recipes}
+    bench = recipe_knobs(by_name["llama3_70b_pretrain_64gpu_h100_fp8cs_config"].fields)
+    library = recipe_knobs(by_name["llama3_70b_pretrain_config"].fields)
+    assert bench.speed_settings()["grad_bytes"] == 2.0
+    assert library.speed_settings()["grad_bytes"] == 4.0
+    # one microbatch a step: the reduce-scatter cannot hide behind later microbatches
+    spec, gpu = resolve_model("meta-llama/Meta-Llama-3-70B"), resolve_gpu("H100")
+    layout = Layout(tp=4, pp=2, dp=8, sp=True, mbs=1, gbs=8)
+    kw = dict(seq_len=8192, precision="fp8", world_size=64)
+    bf16 = estimate_throughput(spec, layout, gpu, grad_bytes=2.0, **kw)
+    fp32 = estimate_throughput(spec, layout, gpu, grad_bytes=4.0, **kw)
+    assert 0 < bf16.breakdown["dp_comm"] < fp32.breakdown["dp_comm"]
+    assert bf16.tokens_per_sec_per_gpu > fp32.tokens_per_sec_per_gpu
+
+
 def test_recommend_estimates_with_the_recipes_own_overlaps():
     # Llama 3 70B SFT turns off the DDP overlaps and sets no TP overlap: its TP traffic is
     # fully exposed, where a plain estimate of the same layout assumes the overlaps on

@@ -603,7 +603,7 @@ def recommend(
             mode=query.mode,
             world_size=gpus,
             tokens=tokens,
-            overlap=target.knobs.overlap(),
+            **target.knobs.speed_settings(),
         )
         if adapted.layout and adapted.memory
         else None
@@ -679,7 +679,7 @@ def _oversized(
     try:
         small = estimate_throughput(
             target.spec, fed, target.gpu, seq_len=target.seq_len, precision=target.precision,
-            mode=target.mode, world_size=useful, overlap=target.knobs.overlap(),
+            mode=target.mode, world_size=useful, **target.knobs.speed_settings(),
         )  # fmt: skip
     except UserError:
         return []

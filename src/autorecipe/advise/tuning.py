@@ -60,7 +60,7 @@ def _throughput(target: Target, lo: Layout) -> Throughput:
     return estimate_throughput(
         target.spec, lo, target.gpu, seq_len=target.seq_len, precision=target.precision,
         mode=target.mode, world_size=target.world,
-        overlap=target.knobs.overlap(),
+        **target.knobs.speed_settings(),
     )  # fmt: skip
 
 

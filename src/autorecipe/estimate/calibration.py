@@ -180,7 +180,7 @@ def predict(row: CalibrationRow, params: ThroughputParams | None = None) -> floa
         mode=row.mode,
         world_size=row.world_size,
         params=params,
-        overlap=(row.knobs or DEFAULT_KNOBS).overlap(),
+        **(row.knobs or DEFAULT_KNOBS).speed_settings(),
     ).tokens_per_sec_per_gpu
 
 

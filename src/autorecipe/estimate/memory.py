@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import Any
 
 from autorecipe.catalog import params
 from autorecipe.catalog.layers import LayerKind, is_gated, layer_kinds
@@ -530,6 +531,11 @@ class Knobs:
     def overlap(self) -> dict[str, bool]:
         """The overlap switches of `estimate_throughput`."""
         return {switch: getattr(self, knob) for knob, switch in OVERLAP_KNOBS.items()}
+
+    def speed_settings(self) -> dict[str, Any]:
+        """What `estimate_throughput` takes from the recipe beyond the layout: its overlaps
+        and the dtype its gradients are reduced in (bf16 in the performance recipes)."""
+        return {"overlap": self.overlap(), "grad_bytes": self.grad_bytes}
 
 
 # Knobs field -> estimate_throughput's overlap switch

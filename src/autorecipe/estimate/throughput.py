@@ -249,6 +249,7 @@ def estimate_throughput(
     tokens: float | None = None,
     overlap: Mapping[str, bool] | None = None,
     params: ThroughputParams | None = None,
+    grad_bytes: float | None = None,
 ) -> Throughput:
     """Predicted step time, tokens/s/GPU, model TFLOP/s/GPU and MFU of one training layout.
 
@@ -259,6 +260,8 @@ def estimate_throughput(
     train on that many tokens. `overlap` switches off overlaps Bridge's performance recipes
     enable (keys: tp_comm_overlap, overlap_grad_reduce, overlap_param_gather) or turns on
     ep_comm_overlap (the EP all-to-all overlap, off by default as in Megatron-Core).
+    `grad_bytes` is the recipe's gradient-reduce dtype (2: bf16, as the performance recipes
+    set ddp.grad_reduce_in_fp32=False; 4: fp32); None takes the parameters' default.
 
     Example:
         >>> t = estimate_throughput(llama3_8b, Layout(tp=1, cp=2, dp=4, mbs=1, gbs=128),
@@ -424,16 +427,17 @@ def estimate_throughput(
     p_dense = (work.dense_gemm / 6 / pp + h * spec.vocab_size) / tp
     p_expert_local = p_expert / (ep * etp * pp)
     edp = max(layout.edp, 1) if spec.is_moe else dp
+    grad = grad_bytes or p.grad_bytes
     t_dp = 0.0
     t_opt = 0.0
     if mode != "peft":
         if layout.use_megatron_fsdp:
-            per_byte = micro * (2 * p.param_gather_bytes + p.grad_bytes)
+            per_byte = micro * (2 * p.param_gather_bytes + grad)
             t_fsdp = p_dense * (dp - 1) / dp * per_byte / links.group(dp, tp * cp)
             t_fsdp += p_expert_local * (edp - 1) / edp * per_byte / links.group(edp, etp * ep)
             t_dp = max(p.dp_exposed_min * t_fsdp, t_fsdp - micro * t_mb)
         else:
-            rs_bytes = p.grad_bytes if layout.use_distributed_optimizer else 2 * p.grad_bytes
+            rs_bytes = grad if layout.use_distributed_optimizer else 2 * grad
             ag_bytes = p.param_gather_bytes if layout.use_distributed_optimizer else 0.0
             bw_dense = links.group(dp, tp * cp) if dp > 1 else 1.0
             bw_exp = links.group(edp, etp * ep) if edp > 1 else 1.0

@@ -570,7 +570,7 @@ def estimate_layout(
 
         throughput = estimate_throughput(
             spec, layout, gpu, seq_len=seq_len, precision=precision, mode=mode, world_size=gpus,
-            tokens=tokens, overlap=knobs.overlap(),
+            tokens=tokens, **knobs.speed_settings(),
         )  # fmt: skip
     findings = [
         Finding(id=v.rule, severity="warning", message=v.message, fix=v.fix) for v in violations

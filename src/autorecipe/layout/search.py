@@ -381,7 +381,7 @@ def _candidate(s: _Search, layout: Layout, stages: list, throughput_fn) -> Candi
     if throughput_fn is not None:
         throughput = throughput_fn(
             s.spec, layout, s.gpu, seq_len=s.seq_len, precision=s.precision, mode=s.mode,
-            world_size=s.world, overlap=s.knobs.overlap(),
+            world_size=s.world, **s.knobs.speed_settings(),
         )  # fmt: skip
     return Candidate(layout=layout, memory=memory, throughput=throughput, findings=findings)
 
