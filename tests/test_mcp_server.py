@@ -52,6 +52,13 @@ async def _session_checks() -> None:
         assert bad.is_error
         assert "llama-9-13b" in bad.content[0].text
 
+        # A wrong argument type over the real stdio transport: one line, not pydantic's text.
+        typed = await client.call_tool(
+            "recommend", {"model": "Llama 3 8B", "mode": "sft", "gpus": "eight", "gpu_type": "h100"}
+        )
+        assert typed.is_error
+        assert typed.content[0].text.endswith("recommend: gpus: expected an integer, got 'eight'")
+
         # The server survived the bad call and still answers.
         again = await client.call_tool("model_info", {"name": "Llama 3 8B"})
         assert not again.is_error, again.content
@@ -59,3 +66,94 @@ async def _session_checks() -> None:
 
 def test_mcp_server_end_to_end() -> None:
     anyio.run(_session_checks)
+
+
+# --- bad arguments, in process: the SDK's client against the server object -------------
+
+LLAMA = {"model": "Llama 3 8B", "gpu_type": "h100"}
+
+
+async def _call(tool: str, arguments: dict) -> str:
+    """The error text a client gets for `tool(arguments)`; asserts it is one error line."""
+    from autorecipe.mcp_server import build_server
+
+    async with Client(build_server()) as client:
+        result = await client.call_tool(tool, arguments)
+        assert result.is_error, result.structured_content
+        assert len(result.content) == 1
+        text = result.content[0].text
+        assert "\n" not in text, text
+        assert "validation error" not in text and "errors.pydantic.dev" not in text, text
+        # the server is still there for the next call
+        again = await client.call_tool("gpu_info", {"name": "h100"})
+        assert not again.is_error, again.content
+        return text
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        (
+            "recommend",
+            {**LLAMA, "mode": "sft", "gpus": "eight"},
+            "recommend: gpus: expected an integer, got 'eight'",
+        ),
+        ("plan", {**LLAMA, "gpus": 8.5}, "plan: gpus: expected an integer, got 8.5"),
+        (
+            "recommend",
+            {**LLAMA, "mode": "sft"},
+            "recommend: gpus: missing, a required argument (expected an integer)",
+        ),
+        ("model_info", {}, "model_info: name: missing, a required argument (expected a string)"),
+        ("check", {"recipe": 5}, "check: recipe: expected a string, got 5"),
+        (
+            "check",
+            {"recipe": "llama3_8b_pretrain_config", "overrides": "train.global_batch_size=64"},
+            "check: overrides: expected a list of strings, got 'train.global_batch_size=64'",
+        ),
+        (
+            "estimate",
+            {**LLAMA, "gpus": 8, "sp": "maybe"},
+            "estimate: sp: expected true or false, got 'maybe'",
+        ),
+        # a union argument is named once, with every type it takes
+        (
+            "estimate",
+            {**LLAMA, "gpus": 8, "recompute_modules": 5},
+            "estimate: recompute_modules: expected a list of strings or a string, got 5",
+        ),
+        (
+            "plan",
+            {**LLAMA, "gpus": 8, "tokens": {"count": 1}},
+            "plan: tokens: expected a string or a number, got {'count': 1}",
+        ),
+        ("list_recipes", {"max_gpus": [8]}, "list_recipes: max_gpus: expected an integer, got [8]"),
+    ],
+)
+def test_bad_argument_type_is_one_line_naming_argument(tool, arguments, says) -> None:
+    text = anyio.run(_call, tool, arguments)
+    assert text == f"Error executing tool {says}"
+
+
+def test_several_bad_arguments_share_one_line_and_long_values_are_cut() -> None:
+    text = anyio.run(_call, "plan", {**LLAMA, "gpus": "x" * 500, "top": "ten"})
+    gpus, top = text.split("; ")
+    assert gpus.startswith("Error executing tool plan: gpus: expected an integer, got 'xxx")
+    assert gpus.endswith("…") and len(gpus) < 200, gpus
+    assert top == "top: expected an integer, got 'ten'"
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        # values of the right type that the engine refuses: its UserError, one line
+        ("recommend", {**LLAMA, "mode": "finetune", "gpus": 8}, "unknown mode 'finetune'"),
+        ("recommend", {**LLAMA, "mode": "sft", "gpus": -8}, "gpus must be a positive"),
+        ("plan", {**LLAMA, "gpus": 0}, "gpus must be at least 1"),
+        ("recommend", {**LLAMA, "mode": "sft", "gpus": 8, "gpu_type": "h900"}, "'h900'"),
+    ],
+)
+def test_bad_argument_value_is_one_line(tool, arguments, says) -> None:
+    text = anyio.run(_call, tool, arguments)
+    assert text.startswith(f"Error executing tool {tool}: ")
+    assert says in text

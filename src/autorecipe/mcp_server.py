@@ -2,7 +2,9 @@
 
 One tool per `autorecipe.api` function. Input schemas come from the functions' typed
 signatures (pydantic builds them), results go back as structured content plus a short
-text summary, and a UserError becomes a tool error: the server keeps running.
+text summary, and a UserError becomes a tool error: the server keeps running. Arguments
+the signature rejects (a wrong type, a missing required one) come back as a tool error in
+one line, as the CLI reports bad input: the argument, what it got, what it expects.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from autorecipe.errors import UserError
+from autorecipe.errors import UserError, shown
 
 TOOL_NAMES = (
     "recommend",
@@ -120,13 +122,97 @@ def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
     return tool
 
 
+_TYPE_NAMES = {
+    "integer": ("an integer", "integers"),
+    "number": ("a number", "numbers"),
+    "string": ("a string", "strings"),
+    "boolean": ("true or false", "true/false values"),
+    "object": ("an object", "objects"),
+    "array": ("a list", "lists"),
+}
+
+
+def _expected(schema: dict[str, Any]) -> str:
+    """What a JSON schema accepts, in words: "an integer", "a list of strings or a string".
+
+    null is left out where something else is accepted: it is never the value to suggest.
+
+    >>> _expected({"anyOf": [{"type": "integer"}, {"type": "null"}]})
+    'an integer'
+    >>> _expected({"anyOf": [{"items": {"type": "string"}, "type": "array"}, {"type": "string"}]})
+    'a list of strings or a string'
+    """
+    options = schema.get("anyOf") or schema.get("oneOf") or [schema]
+    words: list[str] = []
+    for option in options:
+        kind = option.get("type")
+        if "enum" in option:
+            word = "one of: " + ", ".join(str(v) for v in option["enum"])
+        elif kind == "array" and isinstance(option.get("items"), dict):
+            item = option["items"].get("type")
+            word = f"a list of {_TYPE_NAMES[item][1]}" if item in _TYPE_NAMES else "a list"
+        elif kind in _TYPE_NAMES:
+            word = _TYPE_NAMES[kind][0]
+        elif kind == "null":
+            word = "null"
+        else:
+            word = "a value of the type the tool's input schema gives"
+        if word not in words:
+            words.append(word)
+    if len(words) > 1 and "null" in words:
+        words.remove("null")
+    return " or ".join(words)
+
+
+def _argument_errors(tool: str, arguments: dict[str, Any], errors: list[Any], schema: Any) -> str:
+    """A pydantic ValidationError's errors for `tool`'s `arguments` as one line: each
+    argument once, with the value it got (cut short) and what its schema accepts."""
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    problems: dict[str, str] = {}
+    for err in errors:
+        loc = err.get("loc") or ()
+        name = str(loc[0]) if loc else ""
+        if name in problems:
+            continue  # a union reports each member: the argument is said once
+        prop = properties.get(name)
+        want = (
+            f"expected {_expected(prop)}"
+            if isinstance(prop, dict)
+            else " ".join(str(err.get("msg", "invalid")).split())
+        )
+        if err.get("type") == "missing":
+            problems[name] = f"{name}: missing, a required argument ({want})"
+        elif name in arguments:
+            problems[name] = f"{name}: {want}, got {shown(repr(arguments[name]))}"
+        else:
+            problems[name] = f"{name or 'arguments'}: {want}"
+    return f"{tool}: " + "; ".join(problems.values())
+
+
 def build_server():
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+    from pydantic import ValidationError
 
     from autorecipe import __version__, api
 
+    class Server(MCPServer):
+        """MCPServer whose argument-validation errors read as one line per argument."""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except UnexpectedToolError:
+                raise
+            except ToolError as exc:
+                if not isinstance(exc.__cause__, ValidationError):
+                    raise
+                schemas = {t.name: t.input_schema for t in await self.list_tools()}
+                line = _argument_errors(name, arguments, exc.__cause__.errors(), schemas.get(name))
+                raise ToolError(f"Error executing tool {line}") from exc.__cause__
+
     api.import_types()  # the tool schemas are read from the signatures' annotations
-    server = MCPServer(name="autorecipe", version=__version__, instructions=INSTRUCTIONS)
+    server = Server(name="autorecipe", version=__version__, instructions=INSTRUCTIONS)
     for name in TOOL_NAMES:
         fn = getattr(api, name)
         server.add_tool(_as_tool(fn), name=name, description=(fn.__doc__ or "").strip())
