@@ -292,6 +292,31 @@ CORRECTIONS: list[tuple[str, str, object, str]] = [
         ":README.md (256K context window = 262144 tokens)",
     ),
     (
+        "mistralai/Ministral-3-14B-Instruct-2512",
+        "max_position_embeddings",
+        262144,
+        "vendor model card: huggingface.co/mistralai/Ministral-3-14B-Instruct-2512 README.md "
+        "(Key Features: 'Large Context Window: Supports a 256k context window' = 262144 tokens; "
+        "read in a verbatim mirror of the card)",
+    ),
+    (
+        "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16",
+        "max_position_embeddings",
+        131072,
+        "vendor model card: huggingface.co/nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16 README.md "
+        "(Input, Other Properties Related to Input: 'Input + Output Token: 128K' = 131072 tokens; "
+        "read in a verbatim mirror of the card); equals the seq_length 131072 of NVIDIA's "
+        "Megatron-Bridge NemotronVLModelProvider",
+    ),
+    (
+        "LGAI-EXAONE/EXAONE-4.5-33B",
+        "max_position_embeddings",
+        262144,
+        "vendor README: github.com/LG-AI-EXAONE/EXAONE-4.5@0b54191e546e74895c1525ac7a4afdf978c537b4"
+        ":README.md (Quickstart: 'serve the EXAONE 4.5 model with 256K context length'; "
+        "vLLM example --max-model-len 262144)",
+    ),
+    (
         "google/gemma-4-E4B-it",
         "tie_word_embeddings",
         True,

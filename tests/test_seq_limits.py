@@ -110,3 +110,41 @@ def test_a_config_without_positions_warns(tmp_path):
     path.write_text(json.dumps(cfg))
     est = api.estimate(str(path), gpus=8, gpu_type="h100", seq_len=65536, cp=8)
     assert "no shipped recipe trains" in _unchecked(est.findings)
+
+
+# max_position_embeddings from the vendors' own cards (scripts/build_catalog.py CORRECTIONS)
+_VENDOR_LIMITS = {
+    "mistralai/Ministral-3-14B-Instruct-2512": 262144,  # card: 256k context window
+    "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16": 131072,  # card: input + output 128K
+    "LGAI-EXAONE/EXAONE-4.5-33B": 262144,  # EXAONE-4.5 README: 256K, --max-model-len 262144
+}
+
+
+def test_vendor_card_limits_are_in_the_bundled_catalog():
+    entries = catalog_entries()
+    for hf_id, limit in _VENDOR_LIMITS.items():
+        assert entries[hf_id]["max_position_embeddings"] == limit, hf_id
+        reasons = [c["reason"] for c in entries[hf_id]["extra"]["corrections"]]
+        assert any(r.startswith("vendor ") for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["mistralai/Ministral-3-14B-Instruct-2512", "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16"],
+)
+def test_vendor_card_limit_refuses_one_over_and_accepts_the_limit(model):
+    limit = _VENDOR_LIMITS[model]
+    assert resolve_model(model).max_position_embeddings == limit
+    over = str(limit + 16)
+    proc = run_cli(
+        "estimate", "--model", model, "--gpus", "64", "--gpu-type", "h100",
+        "--seq-len", over, "--cp", "8",
+    )  # fmt: skip
+    one_line_error(proc, f"--seq-len {over} is over what {model} supports", str(limit))
+    est = api.estimate(model, gpus=64, gpu_type="h100", seq_len=limit, cp=8)
+    assert not [f for f in est.findings if f.id == "seq_len_unchecked"]
+    proc = run_cli(
+        "estimate", "--model", model, "--gpus", "64", "--gpu-type", "h100",
+        "--seq-len", str(limit), "--cp", "8",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
