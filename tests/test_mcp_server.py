@@ -59,6 +59,16 @@ async def _session_checks() -> None:
         assert typed.is_error
         assert typed.content[0].text.endswith("recommend: gpus: expected an integer, got 'eight'")
 
+        # A misspelt optional argument over stdio: refused, not answered at its default.
+        typo = await client.call_tool(
+            "recommend",
+            {"model": "Llama 3 8B", "mode": "sft", "gpus": 8, "gpu_type": "h100", "seqlen": 8192},
+        )
+        assert typo.is_error
+        assert typo.content[0].text.endswith(
+            "recommend: seqlen: not an argument, did you mean seq_len?"
+        )
+
         # The server survived the bad call and still answers.
         again = await client.call_tool("model_info", {"name": "Llama 3 8B"})
         assert not again.is_error, again.content
@@ -157,3 +167,52 @@ def test_bad_argument_value_is_one_line(tool, arguments, says) -> None:
     text = anyio.run(_call, tool, arguments)
     assert text.startswith(f"Error executing tool {tool}: ")
     assert says in text
+
+
+# --- arguments the tool does not have: refused, not silently dropped --------------------
+
+
+def test_misspelt_optional_argument_is_refused_with_the_close_name() -> None:
+    # seq_len is optional: dropped, the answer would come at the default sequence length
+    text = anyio.run(_call, "recommend", {**LLAMA, "mode": "sft", "gpus": 8, "seq_length": 32768})
+    assert text == (
+        "Error executing tool recommend: seq_length: not an argument, did you mean seq_len?"
+    )
+
+
+def test_wholly_unknown_argument_lists_the_tools_arguments() -> None:
+    text = anyio.run(_call, "gpu_info", {"name": "h100", "colour": "green"})
+    assert text == (
+        "Error executing tool gpu_info: colour: not an argument; its arguments are name"
+    )
+    text = anyio.run(_call, "recommend", {**LLAMA, "mode": "sft", "gpus": 8, "xyzzy": 1})
+    assert text.startswith("Error executing tool recommend: xyzzy: not an argument; ")
+    listed = text.split("its arguments are ", 1)[1].split(", ")
+    assert {"model", "mode", "gpus", "gpu_type", "seq_len", "precision"} <= set(listed)
+
+
+def test_several_unknown_arguments_are_each_named_on_one_line() -> None:
+    text = anyio.run(_call, "plan", {**LLAMA, "gpus": 8, "gpu": 8, "Top": 3, "zzz": 1})
+    assert text.startswith(
+        "Error executing tool plan: gpu: not an argument, did you mean gpus?; "
+        "Top: not an argument, did you mean top?; zzz: not an argument; its arguments are "
+    )
+
+
+async def _answers(tool: str, arguments: dict) -> dict:
+    from autorecipe.mcp_server import build_server
+
+    async with Client(build_server()) as client:
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+        return result.structured_content
+
+
+def test_known_arguments_still_answer_and_are_used() -> None:
+    args = {**LLAMA, "mode": "sft", "gpus": 8}
+    default = anyio.run(_answers, "recommend", args)
+    longer = anyio.run(_answers, "recommend", {**args, "seq_len": 16384})
+    assert default["recipe"]["name"] == longer["recipe"]["name"]
+    assert (default["seq_length"], longer["seq_length"]) == (4096, 16384)
+    assert "dataset.seq_length=16384" in longer["command"]
+    assert anyio.run(_answers, "gpu_info", {"name": "h100"})

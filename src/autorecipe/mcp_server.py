@@ -4,11 +4,14 @@ One tool per `autorecipe.api` function. Input schemas come from the functions' t
 signatures (pydantic builds them), results go back as structured content plus a short
 text summary, and a UserError becomes a tool error: the server keeps running. Arguments
 the signature rejects (a wrong type, a missing required one) come back as a tool error in
-one line, as the CLI reports bad input: the argument, what it got, what it expects.
+one line, as the CLI reports bad input: the argument, what it got, what it expects. So does
+an argument the tool does not have (a misspelt optional one would otherwise be dropped and
+the answer given at its default): its name, and the closest argument name or the list.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 from collections.abc import Callable
@@ -189,6 +192,44 @@ def _argument_errors(tool: str, arguments: dict[str, Any], errors: list[Any], sc
     return f"{tool}: " + "; ".join(problems.values())
 
 
+def _unknown_arguments(tool: str, arguments: dict[str, Any], schema: Any) -> str | None:
+    """One line naming the `arguments` that `tool`'s input `schema` does not have, each with
+    the closest argument name ("did you mean seq_len?") or, where none is close, the list of
+    the tool's arguments; None when every argument is the tool's own (or the schema does
+    not say which arguments it takes).
+
+    >>> schema = {"properties": {"model": {}, "gpus": {}, "seq_len": {}}}
+    >>> _unknown_arguments("recommend", {"model": "m", "seq_length": 4096}, schema)
+    'recommend: seq_length: not an argument, did you mean seq_len?'
+    >>> _unknown_arguments("recommend", {"colour": "red"}, schema)
+    'recommend: colour: not an argument; its arguments are model, gpus, seq_len'
+    >>> _unknown_arguments("recommend", {"gpus": 8}, schema) is None
+    True
+    """
+    if not isinstance(schema, dict) or schema.get("additionalProperties") is True:
+        return None
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    names = [str(n) for n in properties]
+    unknown = [a for a in arguments if a not in properties]
+    if not unknown:
+        return None
+    problems: list[str] = []
+    listed = False
+    for arg in unknown:
+        said = shown(arg if arg.isidentifier() else repr(arg))
+        close = difflib.get_close_matches(arg.lower(), names, n=1)
+        if close:
+            problems.append(f"{said}: not an argument, did you mean {close[0]}?")
+        else:
+            problems.append(f"{said}: not an argument")
+            listed = True
+    if listed:  # said once, after every unknown name
+        problems.append("its arguments are " + (", ".join(names) if names else "none"))
+    return f"{tool}: " + "; ".join(problems)
+
+
 def build_server():
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -197,9 +238,21 @@ def build_server():
     from autorecipe import __version__, api
 
     class Server(MCPServer):
-        """MCPServer whose argument-validation errors read as one line per argument."""
+        """MCPServer whose argument-validation errors read as one line per argument, and
+        which refuses an argument its tool does not have instead of dropping it."""
+
+        _schemas: dict[str, Any] | None = None
+
+        async def _input_schema(self, name: str) -> Any:
+            """`name`'s input schema, from list_tools; read once, again if `name` is new."""
+            if self._schemas is None or name not in self._schemas:
+                self._schemas = {t.name: t.input_schema for t in await self.list_tools()}
+            return self._schemas.get(name)
 
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            line = _unknown_arguments(name, arguments or {}, await self._input_schema(name))
+            if line is not None:
+                raise ToolError(f"Error executing tool {line}")
             try:
                 return await super().call_tool(name, arguments, context)
             except UnexpectedToolError:
@@ -207,8 +260,8 @@ def build_server():
             except ToolError as exc:
                 if not isinstance(exc.__cause__, ValidationError):
                     raise
-                schemas = {t.name: t.input_schema for t in await self.list_tools()}
-                line = _argument_errors(name, arguments, exc.__cause__.errors(), schemas.get(name))
+                schema = await self._input_schema(name)
+                line = _argument_errors(name, arguments, exc.__cause__.errors(), schema)
                 raise ToolError(f"Error executing tool {line}") from exc.__cause__
 
     api.import_types()  # the tool schemas are read from the signatures' annotations
