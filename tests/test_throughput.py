@@ -441,6 +441,26 @@ def test_recipe_overlaps_are_read_as_bridge_resolves_them():
     assert pretrain["tp_comm_overlap"] and pretrain["overlap_grad_reduce"]
 
 
+def test_the_mamba_scan_is_timed_apart_from_the_gemms():
+    # Nemotron-H 8B: 24 Mamba layers; Bridge counts 7*d_inner*state forward FLOPs a token for
+    # each one's scan (d_inner = 2h = 8192, state 128). That work runs in chunked bf16
+    # kernels, so FP8 speeds up the GEMMs around it but not the scan.
+    from autorecipe.estimate.work import token_work
+
+    spec = resolve_model("nvidia/Nemotron-H-8B-Base-8K")
+    work = token_work(spec, 8192)
+    assert work.scan == 3 * 24 * 7 * 8192 * 128
+    rest = work.attention_core + work.expert_gemm + work.logits + work.scan
+    assert work.dense_gemm == pytest.approx(work.total - rest)
+    layout, gpu = Layout(tp=1, dp=8, mbs=1, gbs=64), resolve_gpu("H100")
+    bf16, fp8 = (
+        estimate_throughput(spec, layout, gpu, seq_len=8192, precision=p, world_size=8)
+        for p in ("bf16", "fp8")
+    )
+    gain = fp8.tokens_per_sec_per_gpu / bf16.tokens_per_sec_per_gpu
+    assert 1.0 < gain < 2.0
+
+
 def test_gradients_are_reduced_in_the_recipes_dtype():
     # The performance recipes set ddp.grad_reduce_in_fp32=False (perf_recipes/_common.py), the
     # library pretrain recipes keep fp32: the DP reduce-scatter moves 2 or 4 bytes a parameter

@@ -118,6 +118,21 @@ def _attention_term(spec: ModelSpec, mixer: str, s: int) -> float:
     return proj + q * _causal_context(s, window) * 2
 
 
+def _mamba_dims(spec: ModelSpec) -> tuple[int, int, int, int]:
+    """(d_inner, groups, state, heads) as Bridge's hybrid_flops takes them."""
+    d_in = 2 * spec.hidden_size
+    groups, state = spec.mamba_num_groups or 8, spec.mamba_state_dim or 128
+    heads = spec.mamba_num_heads or d_in // (spec.mamba_head_dim or 64)
+    return d_in, groups, state, heads
+
+
+def mamba_scan_flops_per_token(spec: ModelSpec) -> float:
+    """Forward FLOPs per token of the Mamba layers' state-space scan (Bridge's 7·d_inner·state
+    a layer): the part of hybrid_flops that is no GEMM."""
+    d_in, _, state, _ = _mamba_dims(spec)
+    return sum(k.mixer == "mamba" for k in layer_kinds(spec)) * 7 * d_in * state
+
+
 def _hybrid_forward(spec: ModelSpec, s: int, vocab: int, mtp: int) -> float:
     """Bridge `hybrid_flops` per token, forward only (Mamba / attention / MLP / MoE layers)."""
     h = spec.hidden_size
@@ -142,9 +157,7 @@ def _hybrid_forward(spec: ModelSpec, s: int, vocab: int, mtp: int) -> float:
         moe = 4 * h * f_e * k * gated
     moe += 4 * h * (spec.shared_expert_intermediate_size or 0) * gated
 
-    d_in = 2 * h
-    groups, state = spec.mamba_num_groups or 8, spec.mamba_state_dim or 128
-    heads = spec.mamba_num_heads or d_in // (spec.mamba_head_dim or 64)
+    d_in, groups, state, heads = _mamba_dims(spec)
     mamba = 2 * h * (2 * d_in + 2 * groups * state + heads) + 7 * d_in * state + 2 * d_in * h
 
     logits = 2 * h * vocab * (1 + mtp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autorecipe.catalog.flops import training_flops_per_token
+from autorecipe.catalog.flops import mamba_scan_flops_per_token, training_flops_per_token
 from autorecipe.catalog.layers import is_gated, layer_kinds
 from autorecipe.catalog.spec import ModelSpec
 
@@ -39,10 +39,13 @@ class TokenWork:
     expert_gemm: float
     logits: float
     layers: LayerCounts
+    # Mamba layers' state-space scan (chunked Triton kernels in bf16/fp32, no GEMM)
+    scan: float = 0.0
 
     @property
     def dense_gemm(self) -> float:
-        return max(self.total - self.attention_core - self.expert_gemm - self.logits, 0.0)
+        rest = self.attention_core + self.expert_gemm + self.logits + self.scan
+        return max(self.total - rest, 0.0)
 
 
 def _core_per_layer(spec: ModelSpec, mixer: str, seq_len: int) -> float:
@@ -111,4 +114,5 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
         expert_gemm=experts,
         logits=6.0 * h * spec.vocab_size,
         layers=counts,
+        scan=3.0 * mamba_scan_flops_per_token(spec) if spec.hybrid_layer_pattern else 0.0,
     )
