@@ -139,6 +139,25 @@ def test_fp8_adds_weight_copies():
     assert 12 < fp8.breakdown.weights - bf16.breakdown.weights < 16
 
 
+def test_blackwell_keeps_no_fp8_transpose():
+    # Per-tensor FP8 runs in any GEMM layout on compute capability 10.x, so Transformer Engine
+    # keeps one FP8 copy of each linear weight there (two on Hopper); MXFP8 keeps two on both
+    spec = resolve_model("llama3-8b")
+    b200 = resolve_gpu("B200")
+    layout = Layout(dp=8, gbs=64)
+    weights = {
+        (gpu.key, p): estimate_memory(spec, layout, gpu, seq_len=4096, precision=p)
+        .breakdown.weights
+        for gpu in (H100, b200)
+        for p in ("bf16", "fp8", "mxfp8")
+        if (gpu.key, p) != ("H100-SXM", "mxfp8")
+    }
+    hopper = weights[("H100-SXM", "fp8")] - weights[("H100-SXM", "bf16")]
+    blackwell = weights[("B200", "fp8")] - weights[("B200", "bf16")]
+    assert blackwell == pytest.approx(hopper / 2, abs=2e-3)  # GiB, rounded to 3 places
+    assert weights[("B200", "mxfp8")] - weights[("B200", "bf16")] > hopper
+
+
 def test_megatron_fsdp_shards_weights_and_grads():
     spec = resolve_model("llama3-8b")
     dist = estimate_memory(spec, Layout(dp=8, gbs=64), H100, seq_len=4096)
@@ -183,6 +202,24 @@ def test_te_layer_activations_llama3_8b_by_hand():
     # linear_proj's (+h)
     fp8 = layer_activation_bytes_per_token(shapes, layout, shapes.layers[0], "fp8")
     assert fp8 == bf16 - 2 * 4096 - 14336 + 4096
+
+
+def test_mamba_layer_activations_by_hand():
+    # Nemotron-H 8B's Mamba layer (h 4096; 128 heads of 64 → inner 8192; 8 groups of state
+    # 128): Megatron's memory-efficient path keeps in_proj's output (2·inner + 2·8·128 + 128
+    # wide), the ungated scan output and the norm's input (inner each), and out_proj's input
+    # (inner, fp8 in FP8 runs); the convolution is recomputed in backward. Plus the layer
+    # norm's input and output (h each). 16 bit, TP 1:
+    spec = resolve_model("nvidia/Nemotron-H-8B-Base-8K")
+    shapes = model_shapes(spec)
+    mamba = next(k for k in shapes.layers if any(a[0] == "mamba" for a in k.acts))
+    layout = Layout(dp=8, gbs=64)
+    width = 2 * 8192 + 2 * 8 * 128 + 128
+    bf16 = layer_activation_bytes_per_token(shapes, layout, mamba, "bf16")
+    assert bf16 == 2 * (4096 + 4096) + 2 * width + 6 * 8192
+    # FP8: the norm output (in_proj's input) and out_proj's input are kept as fp8
+    fp8 = layer_activation_bytes_per_token(shapes, layout, mamba, "fp8")
+    assert fp8 == bf16 - 4096 - 8192
 
 
 def test_offloaded_modules_drop_their_inputs():

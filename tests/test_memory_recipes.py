@@ -83,17 +83,7 @@ _405B_128 = (
     "45, 46, 49, 52: PP8 CP2 VP8) fit at 149-153 GiB with the recipe's settings; at PP16 VP8 rank 1 holds 141 one-layer chunk forwards (Megatron's "
     "interleaved warm-up 2(p-r-1) + (v-1)·p, plus one) ≈ 140 GiB of activations"
 )
-# Nemotron-H 56B's recipes had no model until the scanner told it by its shape (session 4):
-# no published run of them to check against, so which side is off is open.
-_56B_TP2 = (
-    "193 of 177-184 GiB (5-9% over): TP2 PP1 with no recompute at 8192 tokens, 70 GiB of it "
-    "hybrid Mamba/MLP activations; no published run of this recipe to check the estimate on, "
-    "while the same recipe on GB300/B300 fits"
-)
 BENCHMARK_OOM = {
-    "nemotronh_56b_pretrain_64gpu_b200_fp8cs_config": _56B_TP2,
-    "nemotronh_56b_pretrain_64gpu_gb200_fp8cs_config": _56B_TP2,
-    "nemotronh_56b_pretrain_256gpu_b200_fp8cs_config": _56B_TP2,
     "llama31_405b_pretrain_128gpu_b200_bf16_config": _405B_128,
     "llama31_405b_pretrain_128gpu_b200_fp8cs_config": _405B_128,
     "llama31_405b_pretrain_128gpu_b200_fp8mx_config": _405B_128,

@@ -46,14 +46,24 @@ RUNTIME_RESERVE_GIB = 1.0
 # Caching-allocator fragmentation, as a share of what the tensors themselves need; Bridge's
 # launcher sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, which keeps it small.
 FRAGMENTATION = 0.03
-# Bytes per parameter of the extra low-precision weight copies Transformer Engine keeps
-# (row-wise and column-wise casts) for the linear layers.
-LOW_PRECISION_WEIGHT_BYTES = {
-    "bf16": 0.0,
-    "fp8": 2.0,
-    "mxfp8": 2.0 + 2.0 / 32,
-    "nvfp4": 1.0 + 2.0 / 16,
-}
+# Bytes per parameter of one low-precision cast of a linear weight, with its block scales.
+# Transformer Engine keeps a row-wise and a column-wise cast: for the forward GEMM and for
+# the backward ones. A per-tensor FP8 cast needs its column-wise (transposed) copy only where
+# cuBLAS runs FP8 GEMMs in the TN layout alone: Hopper and Ada. Blackwell data-center GPUs
+# (compute capability 10.x) run them in any layout, so Float8Tensor keeps no transpose
+# (transformer_engine float8_tensor.update_usage, is_non_tn_fp8_gemm_supported). MXFP8 and
+# NVFP4 keep both copies everywhere: their block scales run along different axes.
+LOW_PRECISION_CAST_BYTES = {"fp8": 1.0, "mxfp8": 1.0 + 1.0 / 32, "nvfp4": 0.5 + 1.0 / 16}
+NON_TN_FP8_ARCHS = ("Blackwell", "Blackwell Ultra")
+
+
+def low_precision_weight_bytes(precision: str, gpu: GPUSpec | None) -> float:
+    """Bytes per linear parameter of the low-precision weight copies (0 for bf16)."""
+    cast = LOW_PRECISION_CAST_BYTES.get(precision, 0.0)
+    one_copy = precision == "fp8" and gpu is not None and gpu.arch in NON_TN_FP8_ARCHS
+    return cast if one_copy else 2 * cast
+
+
 LORA_TARGETS = "linear_qkv, linear_proj, linear_fc1, linear_fc2"
 
 
@@ -98,6 +108,7 @@ OFFLOAD_DROPS = {
 # MoE layer's norm output is also the router's input, which stays 16-bit)
 LOW_PRECISION_INPUTS = {
     "ln_out",
+    "mamba_out",
     "mla_ln_out",
     "mlp_ln_out",
     "attn_out",
@@ -190,8 +201,10 @@ def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, list[Act],
         groups, state = spec.mamba_num_groups or 1, spec.mamba_state_dim or 0
         inner = heads * hd
         width = 2 * inner + 2 * groups * state + heads
-        # in_proj output, conv output, the scan output and its gated norm
-        acts += [("mamba", "split", 2.0 * width + 2.0 * (inner + 2 * groups * state) + 4.0 * inner)]
+        # Megatron's memory-efficient path (mamba_split_conv1d_scan_combined, use_mem_eff_path)
+        # keeps in_proj's output and the ungated scan output and recomputes the convolution
+        # in backward; the gated output is the norm's input, the norm's output out_proj's
+        acts += [("mamba", "split", 2.0 * width + 4.0 * inner), ("mamba_out", "split", 2.0 * inner)]
         return params.mamba_params(spec), 0, 0, acts, h + width + inner + h
     if mixer == "gdn":
         la = spec.linear_attention or {}
@@ -548,9 +561,6 @@ OVERLAP_KNOBS = {
 DEFAULT_KNOBS = Knobs()
 MUON_OPTIMIZERS = ("muon", "dist_muon")
 MUON_BYTES = 8.0  # fp32 main weight + fp32 momentum (megatron/core/optimizer/muon.py)
-# Bytes per linear parameter when the weights live only in the low-precision format
-# (row-wise and column-wise copies, with block scales)
-LOW_PRECISION_PARAM_BYTES = {"fp8": 2.0, "mxfp8": 2.0 + 2.0 / 32, "nvfp4": 1.0 + 2.0 / 16}
 
 
 def _trainable(params: StageParams, frozen: tuple[str, ...]) -> StageParams:
@@ -573,15 +583,17 @@ def _state_bytes(
     edp: int,
     layers: int,
     knobs: Knobs = DEFAULT_KNOBS,
+    gpu: GPUSpec | None = None,
 ) -> tuple[float, float, float]:
-    """(weights, gradients, optimizer) bytes for the parameters on one GPU."""
+    """(weights, gradients, optimizer) bytes for the parameters on one GPU (`gpu` decides
+    how many low-precision weight copies Transformer Engine keeps; None: two)."""
     total = params.dense + params.expert
-    if knobs.low_precision_params and precision in LOW_PRECISION_PARAM_BYTES:
-        weight_bytes = LOW_PRECISION_PARAM_BYTES[precision] * params.linear + 2.0 * (
-            total - params.linear
-        )
+    cast = low_precision_weight_bytes(precision, gpu)
+    if knobs.low_precision_params and cast:
+        # fp8/fp4 param gather: the weights live only in their low-precision copies
+        weight_bytes = cast * params.linear + 2.0 * (total - params.linear)
     else:
-        weight_bytes = 2.0 * total + LOW_PRECISION_WEIGHT_BYTES.get(precision, 0.0) * params.linear
+        weight_bytes = 2.0 * total + cast * params.linear
     grad, optim = knobs.grad_bytes, knobs.optimizer_bytes
     dense_shard = dp * layout.cp
     if mode == "peft":
@@ -632,6 +644,7 @@ def memory_by_stage(
     shapes: Shapes | None = None,
     world_size: int | None = None,
     knobs: Knobs = DEFAULT_KNOBS,
+    gpu: GPUSpec | None = None,
 ) -> list[StageMemory]:
     """Bytes per GPU on every pipeline stage (index = PP rank)."""
     shapes = shapes or model_shapes(spec)
@@ -647,7 +660,7 @@ def memory_by_stage(
         )
         weights, grads, optim = _state_bytes(
             params, layout, mode=mode, precision=precision, dp=dp, edp=edp,
-            layers=len(stage.layers), knobs=knobs,
+            layers=len(stage.layers), knobs=knobs, gpu=gpu,
         )  # fmt: skip
         stored, transient = stage_activation_bytes(
             shapes, layout, stage, seq_len=seq_len, microbatches=microbatches,
@@ -662,7 +675,13 @@ def memory_by_stage(
 
 
 def assumptions(
-    spec: ModelSpec, layout: Layout, *, mode: str, precision: str, lora_rank: int
+    spec: ModelSpec,
+    layout: Layout,
+    *,
+    mode: str,
+    precision: str,
+    lora_rank: int,
+    gpu: GPUSpec | None = None,
 ) -> list[str]:
     """What the estimate assumed, in words (for the Memory answer)."""
     notes = [
@@ -716,7 +735,7 @@ def assumptions(
     if precision != "bf16":
         notes.append(
             f"{precision}: Transformer Engine keeps low-precision weight copies "
-            f"(+{LOW_PRECISION_WEIGHT_BYTES.get(precision, 0):.2f} B per linear param); the linear "
+            f"(+{low_precision_weight_bytes(precision, gpu):.2f} B per linear param); the linear "
             "layers' saved inputs are kept in that format, other activations at 16 bit"
         )
     if (spec.extra.get("vision_encoder") or {}).get("params_computed"):
@@ -761,6 +780,7 @@ def estimate_memory(
         lora_rank=lora_rank,
         world_size=world_size,
         knobs=knobs,
+        gpu=gpu,
     )
     return summarize(
         stages, spec, layout, gpu, mode=mode, precision=precision, lora_rank=lora_rank,
@@ -782,7 +802,7 @@ def summarize(
 ) -> Memory:
     """The Memory answer (GiB, most loaded stage, assumptions) from per-stage bytes."""
     worst = max(stages, key=lambda s: s.total)
-    notes = assumptions(spec, layout, mode=mode, precision=precision, lora_rank=lora_rank)
+    notes = assumptions(spec, layout, mode=mode, precision=precision, lora_rank=lora_rank, gpu=gpu)
     if knobs != DEFAULT_KNOBS:
         notes.append(
             f"recipe settings: main grads {knobs.grad_bytes:g} B/param, optimizer state "

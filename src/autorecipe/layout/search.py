@@ -255,7 +255,7 @@ def _fill(s: _Search, base: Layout, capacity: float) -> Iterator[tuple[Layout, l
             )
             stages = memory_by_stage(
                 s.spec, layout, seq_len=s.seq_len, mode=s.mode, precision=s.precision,
-                lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs,
+                lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs, gpu=s.gpu,
             )  # fmt: skip
             peak = max(st.total for st in stages)
             if max(st.weights + st.gradients + st.optimizer for st in stages) > capacity:
@@ -288,7 +288,7 @@ def _leanest(s: _Search, layout: Layout) -> tuple[Layout, list]:
     )
     stages = memory_by_stage(
         s.spec, lean, seq_len=s.seq_len, mode=s.mode, precision=s.precision,
-        lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs,
+        lora_rank=s.lora_rank, shapes=s.shapes, world_size=s.world, knobs=s.knobs, gpu=s.gpu,
     )  # fmt: skip
     return lean, stages
 
