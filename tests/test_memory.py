@@ -146,8 +146,9 @@ def test_blackwell_keeps_no_fp8_transpose():
     b200 = resolve_gpu("B200")
     layout = Layout(dp=8, gbs=64)
     weights = {
-        (gpu.key, p): estimate_memory(spec, layout, gpu, seq_len=4096, precision=p)
-        .breakdown.weights
+        (gpu.key, p): estimate_memory(
+            spec, layout, gpu, seq_len=4096, precision=p
+        ).breakdown.weights
         for gpu in (H100, b200)
         for p in ("bf16", "fp8", "mxfp8")
         if (gpu.key, p) != ("H100-SXM", "mxfp8")
