@@ -441,7 +441,7 @@ def test_recipe_overlaps_are_read_as_bridge_resolves_them():
     assert pretrain["tp_comm_overlap"] and pretrain["overlap_grad_reduce"]
 
 
-def test_the_mamba_scan_is_timed_apart_from_the_gemms():
+def test_recurrent_mixers_are_timed_apart_from_the_gemms():
     # Nemotron-H 8B: 24 Mamba layers; Bridge counts 7*d_inner*state forward FLOPs a token for
     # each one's scan (d_inner = 2h = 8192, state 128). That work runs in chunked bf16
     # kernels, so FP8 speeds up the GEMMs around it but not the scan.
@@ -459,6 +459,10 @@ def test_the_mamba_scan_is_timed_apart_from_the_gemms():
     )
     gain = fp8.tokens_per_sec_per_gpu / bf16.tokens_per_sec_per_gpu
     assert 1.0 < gain < 2.0
+    # Qwen3-Next: 36 gated-DeltaNet layers, each a delta-rule update of 32 value heads of
+    # 128x128 state (4 FMAs an element) and a 4-wide convolution over Q, K and V
+    nxt = token_work(resolve_model("Qwen/Qwen3-Next-80B-A3B-Instruct"), 4096)
+    assert nxt.scan == 6 * 36 * (32 * 128 * 128 * 4 + 4 * (2 * 16 * 128 + 32 * 128))
 
 
 def test_gradients_are_reduced_in_the_recipes_dtype():

@@ -106,10 +106,9 @@ def _attention_term(spec: ModelSpec, mixer: str, s: int) -> float:
     if mixer == "gdn":
         la = spec.linear_attention or {}
         nk, nv = la.get("linear_num_key_heads", 16), la.get("linear_num_value_heads", 32)
-        dk, dv = la.get("linear_key_head_dim", 128), la.get("linear_value_head_dim", 128)
-        conv = la.get("linear_conv_kernel_dim", 4)
-        qk, vd = nk * dk, nv * dv
-        return h * (2 * qk + 2 * vd + 2 * nv) + conv * (2 * qk + vd) + nv * dv * dv * 4 + h * vd
+        qk = nk * la.get("linear_key_head_dim", 128)
+        vd = nv * la.get("linear_value_head_dim", 128)
+        return h * (2 * qk + 2 * vd + 2 * nv) + _gdn_recurrence(spec) + h * vd
     q = a * spec.head_dim
     kv = spec.num_key_value_heads * spec.head_dim
     gate = q if spec.attention_output_gate else 0
@@ -126,11 +125,25 @@ def _mamba_dims(spec: ModelSpec) -> tuple[int, int, int, int]:
     return d_in, groups, state, heads
 
 
-def mamba_scan_flops_per_token(spec: ModelSpec) -> float:
-    """Forward FLOPs per token of the Mamba layers' state-space scan (Bridge's 7·d_inner·state
-    a layer): the part of hybrid_flops that is no GEMM."""
-    d_in, _, state, _ = _mamba_dims(spec)
-    return sum(k.mixer == "mamba" for k in layer_kinds(spec)) * 7 * d_in * state
+def _gdn_recurrence(spec: ModelSpec) -> float:
+    """FMAs per token of one gated-DeltaNet layer's delta-rule state update and convolution."""
+    la = spec.linear_attention or {}
+    nk, nv = la.get("linear_num_key_heads", 16), la.get("linear_num_value_heads", 32)
+    dk, dv = la.get("linear_key_head_dim", 128), la.get("linear_value_head_dim", 128)
+    conv = la.get("linear_conv_kernel_dim", 4)
+    return conv * (2 * nk * dk + nv * dv) + nv * dv * dv * 4
+
+
+def recurrent_core_flops_per_token(spec: ModelSpec) -> float:
+    """Training FLOPs per token of the recurrent mixers' work that is no GEMM: Mamba's
+    state-space scan (hybrid_flops' 7·d_inner·state a layer) and gated DeltaNet's delta-rule
+    recurrence and convolution, as the model FLOPs count them."""
+    kinds = layer_kinds(spec)
+    flops = 6 * _gdn_recurrence(spec) * sum(k.mixer == "gdn" for k in kinds)
+    if spec.hybrid_layer_pattern:
+        d_in, _, state, _ = _mamba_dims(spec)
+        flops += 3 * 7 * d_in * state * sum(k.mixer == "mamba" for k in kinds)
+    return flops
 
 
 def _hybrid_forward(spec: ModelSpec, s: int, vocab: int, mtp: int) -> float:

@@ -361,7 +361,8 @@ def estimate_throughput(
     # whose tensor cores wait: they cost most where heads are narrow and tensor cores fast.
     scores = work.attention_core / (6 * work.score_width)
     t_attn_l += p.attn_exps_per_score * scores * mb_share / per_layer / exp_rate
-    # The Mamba scan runs as chunked attention-like kernels in bf16, not as GEMMs.
+    # Mamba's scan and DeltaNet's recurrence run as chunked attention-like kernels in bf16,
+    # not as GEMMs.
     t_attn_l += work.scan * mb_share / per_layer / (peak_bf16 * p.attn_eff)
     moe_share = counts.moe / per_layer
     k = spec.num_experts_per_tok or 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autorecipe.catalog.flops import mamba_scan_flops_per_token, training_flops_per_token
+from autorecipe.catalog.flops import recurrent_core_flops_per_token, training_flops_per_token
 from autorecipe.catalog.layers import is_gated, layer_kinds
 from autorecipe.catalog.spec import ModelSpec
 
@@ -39,7 +39,8 @@ class TokenWork:
     expert_gemm: float
     logits: float
     layers: LayerCounts
-    # Mamba layers' state-space scan (chunked Triton kernels in bf16/fp32, no GEMM)
+    # recurrent mixers' core: Mamba's state-space scan, gated DeltaNet's delta rule (chunked
+    # Triton kernels in bf16/fp32, no GEMM)
     scan: float = 0.0
 
     @property
@@ -114,5 +115,5 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
         expert_gemm=experts,
         logits=6.0 * h * spec.vocab_size,
         layers=counts,
-        scan=3.0 * mamba_scan_flops_per_token(spec) if spec.hybrid_layer_pattern else 0.0,
+        scan=recurrent_core_flops_per_token(spec),
     )
