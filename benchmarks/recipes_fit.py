@@ -2,11 +2,15 @@
 
 Usage: .venv/bin/python benchmarks/recipes_fit.py [VERSION] [--list oom|invalid|unknown]
        .venv/bin/python benchmarks/recipes_fit.py --published
+       .venv/bin/python benchmarks/recipes_fit.py --speed [N]
 Prints the counts by status (library and benchmark recipes apart) and, with --list, the
 recipes of one status with the reason. --published estimates every published run of
 tests/data/perf-calibration.csv at its layout with the settings (recompute, offloading,
 dtypes, loss kernel) of the 0.6.2 benchmark recipe named for it, or the defaults when there
-is none, and lists those that do not fit.
+is none, and lists those that do not fit. --speed predicts every valid 0.6.2 benchmark recipe
+at its own layout with its own settings and lists the N (default 10) with the lowest and the
+highest MFU and where their step goes: a list of the runs the throughput model finds strange,
+to check against measurements (never fitted on).
 """
 
 from __future__ import annotations
@@ -50,10 +54,48 @@ def published() -> None:
         print(f"  {matched:26s} {'fits' if fits else 'OOM '} {n}")
 
 
+def speeds(n: int) -> None:
+    from autorecipe.catalog.gpus import resolve_gpu
+    from autorecipe.catalog.models import resolve_model
+    from autorecipe.errors import UserError
+    from autorecipe.estimate.throughput import estimate_throughput
+    from autorecipe.layout.from_recipe import recipe_layout
+
+    rows = []
+    for recipe in load_index("0.6.2").recipes:
+        if recipe.kind != "benchmark" or recipe.alias_of:
+            continue
+        if evaluate_recipe(recipe).status not in ("fits", "oom"):
+            continue  # invalid or unknown: no speed to predict
+        rl = recipe_layout(recipe)
+        try:
+            t = estimate_throughput(
+                resolve_model(recipe.hf_model_id), rl.layout, resolve_gpu(recipe.gpu_type),
+                seq_len=rl.seq_len, precision=rl.precision, mode=rl.mode,
+                world_size=recipe.num_gpus, **rl.knobs.speed_settings(),
+            )  # fmt: skip
+        except UserError:  # a GPU without published peaks (Rubin), a precision it lacks
+            continue
+        parts = sorted(t.breakdown.items(), key=lambda kv: -kv[1])[:2]
+        where = ", ".join(f"{k} {v / t.step_time_s:.0%}" for k, v in parts)
+        rows.append((t.mfu, f"{recipe.name}: MFU {t.mfu:.1%}, {where}"))
+    rows.sort()
+    print(f"{len(rows)} valid benchmark recipes; lowest MFU:")
+    for _, line in rows[:n]:
+        print("  " + line)
+    print("highest MFU:")
+    for _, line in rows[-n:]:
+        print("  " + line)
+
+
 def main() -> None:
     args = sys.argv[1:]
     if "--published" in args:
         published()
+        return
+    if "--speed" in args:
+        i = args.index("--speed")
+        speeds(int(args[i + 1]) if len(args) > i + 1 else 10)
         return
     version = args[0] if args and not args[0].startswith("--") else "0.6.2"
     show = args[args.index("--list") + 1] if "--list" in args else None

@@ -109,6 +109,7 @@ OFFLOAD_DROPS = {
 LOW_PRECISION_INPUTS = {
     "ln_out",
     "mamba_out",
+    "gdn_out",
     "mla_ln_out",
     "mlp_ln_out",
     "attn_out",
@@ -208,9 +209,24 @@ def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, list[Act],
         return params.mamba_params(spec), 0, 0, acts, h + width + inner + h
     if mixer == "gdn":
         la = spec.linear_attention or {}
-        qk = la.get("linear_num_key_heads", 16) * la.get("linear_key_head_dim", 128)
-        vv = la.get("linear_num_value_heads", 32) * la.get("linear_value_head_dim", 128)
-        acts += [("gdn", "split", 2.0 * (2 * qk + 2 * vv) + 2.0 * (2 * qk + vv) + 4.0 * vv)]
+        nk, nv = la.get("linear_num_key_heads", 16), la.get("linear_num_value_heads", 32)
+        dk = la.get("linear_key_head_dim", 128)
+        qk, vv = nk * dk, nv * la.get("linear_value_head_dim", 128)
+        # Megatron-Core's GatedDeltaNet copies q, k, v, the gate, beta and alpha out of
+        # in_proj's output, so that output is freed: what stays is the convolution's input
+        # (causal_conv1d saves x and recomputes its output), the l2-normed q and k (fla's
+        # l2norm saves its output), their copies repeated to the value heads when there are
+        # more of them, and what fla's chunk_gated_delta_rule saves: q, k, v, beta, the
+        # fp32 cumulative decay and the 64-wide intra-chunk matrix A per head at 16 bit; it
+        # recomputes the chunk states in backward. The gated norm keeps the core output (the
+        # RMSNorm's input), its output and the gate at 16 bit (torch.compile's graph around
+        # the TE norm saves its inputs; eager PyTorch would keep the gate's fp32 SiLU too).
+        # Per head, in fp32: the decay's softplus input and output, the cumulative decay,
+        # l2norm's rstd for q and k; beta at 16 bit.
+        repeated = nv * dk if nv > nk else 0
+        core = 2.0 * (2 * qk + vv) + 2.0 * 2 * qk + 2.0 * 2 * repeated + 2.0 * vv
+        core += 2.0 * 64 * nv + 6.0 * vv + 14.0 * nv + 8.0 * nk
+        acts += [("gdn", "split", core), ("gdn_out", "split", 2.0 * vv)]
         return params.gdn_params(spec), 0, 0, acts, h + 2 * qk + 2 * vv + vv + h
     return 0, 0, 0, [], 0
 

@@ -9,7 +9,8 @@ The model, per pipeline stage and microbatch (forward + backward):
   rate (the tensor cores wait for them; narrow heads pay most); element-wise work as HBM
   traffic; a host cost per layer (launches, MoE token-count syncs) that sets the pace only
   when it exceeds the layer's GPU time (the host otherwise runs ahead); logits on the last
-  stage; recompute re-runs the forward; PEFT skips base weight-grads.
+  stage; recompute re-runs the forward; PEFT skips base weight-grads (and counts its model
+  FLOPs without them, as Bridge does for LoRA).
 - exposed communication: TP/SP all-gather + reduce-scatter, CP by its type (the ring's K/V
   exchange hidden behind attention where it can be, all-to-all and all-gather exposed), EP
   all-to-all (NVLink inside the domain, the network beyond it; overlapped only where the
@@ -300,6 +301,11 @@ def estimate_throughput(
     tp, pp, cp, dp = layout.tp, layout.pp, layout.cp, layout.dp
     work = token_work(spec, seq_len, tp=tp)
     flops_per_token = work.total
+    if mode == "peft":
+        # LoRA as Megatron-Bridge and NeMo count it (flop_utils: frozen model FLOPs x 2/3 plus
+        # attention in full): frozen weights get no weight gradients, attention has no weights
+        core = work.attention_core + work.scan
+        flops_per_token = (work.total - core) * 2.0 / 3.0 + core
     counts = work.layers
     ep, etp = layout.ep, layout.etp
     vp = layout.vp or 1
@@ -346,8 +352,9 @@ def estimate_throughput(
     gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
     if mode == "peft":
         assumptions.append(
-            "MFU counts model FLOPs as Megatron-Bridge reports them; PEFT skips the frozen "
-            "weights' gradient GEMMs, so the tensor cores run about 2/3 of what it counts"
+            "PEFT: model FLOPs count the frozen weights' GEMMs at 2/3 (no weight gradients) "
+            "and attention in full, as Megatron-Bridge's LoRA accounting and the published "
+            "LoRA runs do"
         )
 
     per_layer = counts.total
