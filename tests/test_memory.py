@@ -6,6 +6,8 @@ Model-state targets come from shared/reference/megatron-parallelism-and-memory.m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from autorecipe.catalog.gpus import resolve_gpu
@@ -221,6 +223,35 @@ def test_mamba_layer_activations_by_hand():
     # FP8: the norm output (in_proj's input) and out_proj's input are kept as fp8
     fp8 = layer_activation_bytes_per_token(shapes, layout, mamba, "fp8")
     assert fp8 == bf16 - 4096 - 8192
+
+
+QWEN3_NEXT = resolve_model("Qwen/Qwen3-Next-80B-A3B-Instruct")
+MOE_ACTS = ("mlp_norm_in", "moe_ln_out", "router", "moe_tokens", "moe_fc1_out", "moe_act_out")
+
+
+def _mixer_only(layer):
+    # the layer with its MoE half left out, to check the mixer's tensors alone
+    skip = MOE_ACTS + ("shared_fc1_out", "shared_act_out")
+    return replace(layer, acts=tuple(a for a in layer.acts if a[0] not in skip))
+
+
+def test_gdn_layer_activations_by_hand():
+    # Qwen3-Next-80B's gated DeltaNet (h 2048; 16 key heads and 32 value heads of 128:
+    # qk 2048, v 4096). Megatron-Core gated_delta_net.py copies q, k, v, gate, beta, alpha
+    # out of in_proj's output (freed). Kept, 16 bit unless said: the conv input (causal_conv1d
+    # saves x) 2·(2·2048 + 4096); l2norm's outputs q, k 2·2·2048; q, k repeated to 32 heads
+    # 2·2·4096 and v 2·4096 (fla chunk_gated_delta_rule saves q, k, v, g, beta, A); A
+    # 2·64·32; the norm's input, its output and the gate 3·2·4096; per head: softplus in/out
+    # and the cumulative decay in fp32, beta 2 B (14·32), l2norm rstd fp32 (2·4·16);
+    # out_proj's input 2·4096; the layer norm's input and output 2·2·2048. TP 1:
+    shapes = model_shapes(QWEN3_NEXT)
+    gdn = _mixer_only(next(k for k in shapes.layers if any(a[0] == "gdn" for a in k.acts)))
+    layout = Layout(dp=8, gbs=64)
+    core = 2 * 8192 + 4 * 2048 + 4 * 4096 + 2 * 4096 + 128 * 32 + 6 * 4096 + 14 * 32 + 8 * 16
+    bf16 = layer_activation_bytes_per_token(shapes, layout, gdn, "bf16")
+    assert bf16 == 4 * 2048 + core + 2 * 4096
+    # FP8: in_proj's and out_proj's inputs are kept as fp8
+    assert layer_activation_bytes_per_token(shapes, layout, gdn, "fp8") == bf16 - 2048 - 4096
 
 
 def test_offloaded_modules_drop_their_inputs():
