@@ -254,6 +254,21 @@ def test_gdn_layer_activations_by_hand():
     assert layer_activation_bytes_per_token(shapes, layout, gdn, "fp8") == bf16 - 2048 - 4096
 
 
+def test_gated_attention_layer_activations_by_hand():
+    # Qwen3-Next-80B's full attention (h 2048; 16 heads of 256 = 4096 with an output gate as
+    # wide; 2 KV heads of 256). linear_qkv's output holds Q and the gate (2·2·4096), K and V
+    # (2·2·512); flash attention keeps its output (2·4096) and the gated product
+    # out·sigmoid(gate) is a tensor of its own, linear_proj's input (2·4096: Megatron-Core
+    # attention.py _apply_output_gate); the layer norm's input and output 2·2·2048. TP 1:
+    shapes = model_shapes(QWEN3_NEXT)
+    attn = _mixer_only(next(k for k in shapes.layers if any(a[0] == "attn_q" for a in k.acts)))
+    layout = Layout(dp=8, gbs=64)
+    bf16 = layer_activation_bytes_per_token(shapes, layout, attn, "bf16")
+    assert bf16 == 4 * 2048 + 4 * 4096 + 4 * 512 + 2 * 4096 + 2 * 4096
+    # FP8: linear_qkv's and linear_proj's inputs are kept as fp8, attention's output at 16 bit
+    assert layer_activation_bytes_per_token(shapes, layout, attn, "fp8") == bf16 - 2048 - 4096
+
+
 def test_offloaded_modules_drop_their_inputs():
     shapes = model_shapes(resolve_model("qwen3-30b-a3b"))
     layout = Layout(ep=8, dp=8, gbs=64)

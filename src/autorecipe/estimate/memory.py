@@ -98,7 +98,7 @@ RECOMPUTE_DROPS = {
 OFFLOAD_DROPS = {
     "attn_norm": {"norm_in"},
     "core_attn": {"attn_q", "attn_kv", "mla_up"},
-    "attn_proj": {"attn_out"},
+    "attn_proj": {"attn_out", "attn_gated_out"},
     "mlp_norm": {"mlp_norm_in"},
     "expert_fc1": {"moe_tokens"},
     "moe_act": {"moe_fc1_out"},
@@ -113,6 +113,7 @@ LOW_PRECISION_INPUTS = {
     "mla_ln_out",
     "mlp_ln_out",
     "attn_out",
+    "attn_gated_out",
     "mlp_act_out",
     "moe_tokens",
     "moe_act_out",
@@ -180,7 +181,14 @@ def _mixer_shape(spec: ModelSpec, mixer: str) -> tuple[int, int, int, list[Act],
         kv = 2 * h * g * d
         total = params.attention_params(spec)
         # Q, K, V kept for flash attention's backward; its output is linear_proj's input
-        acts += [("attn_q", "split", 2.0 * q), ("attn_out", "split", 2.0 * a * d)]
+        if spec.attention_output_gate:
+            # the gate (counted with Q) multiplies attention's output into a new tensor
+            # (Megatron-Core attention.py _apply_output_gate) that only linear_proj keeps, so
+            # attention's own output stays at 16 bit beside it in every precision
+            acts += [("attn_q", "split", 2.0 * q), ("attn_core_out", "split", 2.0 * a * d)]
+            acts += [("attn_gated_out", "split", 2.0 * a * d)]
+        else:
+            acts += [("attn_q", "split", 2.0 * q), ("attn_out", "split", 2.0 * a * d)]
         acts += [("attn_kv", "kv", 4.0 * g * d)]
         return total - kv, kv, 0, acts, h + q + 2 * g * d + a * d + h
     if mixer == "mla":
