@@ -231,7 +231,7 @@ MOE_ACTS = ("mlp_norm_in", "moe_ln_out", "router", "moe_tokens", "moe_fc1_out", 
 
 def _mixer_only(layer):
     # the layer with its MoE half left out, to check the mixer's tensors alone
-    skip = MOE_ACTS + ("shared_fc1_out", "shared_act_out")
+    skip = MOE_ACTS + ("shared_fc1_out", "shared_act_out", "shared_in_cast")
     return replace(layer, acts=tuple(a for a in layer.acts if a[0] not in skip))
 
 
@@ -267,6 +267,26 @@ def test_gated_attention_layer_activations_by_hand():
     assert bf16 == 4 * 2048 + 4 * 4096 + 4 * 512 + 2 * 4096 + 2 * 4096
     # FP8: linear_qkv's and linear_proj's inputs are kept as fp8, attention's output at 16 bit
     assert layer_activation_bytes_per_token(shapes, layout, attn, "fp8") == bf16 - 2048 - 4096
+
+
+def test_moe_layer_activations_by_hand():
+    # DeepSeek-V3's MoE half (h 7168; 256 experts, top 8 of width 2048; one shared expert
+    # of 2048), 16 bit, TP 1: the norm's input and output 2·2·7168 (the output is the
+    # router's saved input: Megatron-Core RouterGatingLinearFunction saves inp as given);
+    # fp32 router logits and probabilities 8·256; 8 permuted copies of each token
+    # (GroupedLinear fc1's input) 8·2·7168, their fc1 output 8·2·4096 and SwiGLU output
+    # 8·2·2048; the shared expert's fc1 output 2·4096 and SwiGLU output 2·2048
+    shapes = model_shapes(resolve_model("deepseek-v3"))
+    moe = shapes.layers[-1]
+    half = replace(moe, acts=tuple(a for a in moe.acts if a[0] in MOE_ACTS or "shared" in a[0]))
+    layout = Layout(dp=8, gbs=64)
+    bf16 = layer_activation_bytes_per_token(shapes, layout, half, "bf16")
+    assert bf16 == 4 * 7168 + 8 * 256 + 16 * 7168 + 16 * 4096 + 16 * 2048 + 2 * 4096 + 2 * 2048
+    # FP8: the GEMM inputs (permuted tokens, both SwiGLU outputs) are kept as fp8, and the
+    # shared expert's linear_fc1 keeps its own fp8 cast of the norm output (+h), which the
+    # router holds at 16 bit
+    fp8 = layer_activation_bytes_per_token(shapes, layout, half, "fp8")
+    assert fp8 == bf16 - 8 * 7168 - 8 * 2048 - 2048 + 7168
 
 
 def test_offloaded_modules_drop_their_inputs():

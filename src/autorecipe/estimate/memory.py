@@ -86,10 +86,11 @@ RECOMPUTE_DROPS = {
         "moe_act_out",
         "shared_fc1_out",
         "shared_act_out",
+        "shared_in_cast",
         "router",
     },
     "moe_act": {"moe_act_out"},
-    "shared_experts": {"shared_fc1_out", "shared_act_out"},
+    "shared_experts": {"shared_fc1_out", "shared_act_out", "shared_in_cast"},
     "mla_up_proj": {"mla_up"},
 }
 # Fine-grained activation offloading (model.offload_modules) → the saved inputs it moves to
@@ -119,6 +120,9 @@ LOW_PRECISION_INPUTS = {
     "moe_act_out",
     "shared_act_out",
 }
+# Kept only in low precision: a GEMM's own cast of a 16-bit tensor that something else keeps
+# too (in bf16 the GEMM saves that same tensor, nothing more)
+LOW_PRECISION_ONLY = {"shared_in_cast"}
 LOW_PRECISION_ACT_SCALE = {"bf16": 1.0, "fp8": 0.5, "mxfp8": 0.5 + 1 / 64, "nvfp4": 0.25 + 1 / 32}
 # Saved twice in low precision: Transformer Engine's attention keeps its 16-bit output for its
 # own backward (dO·O), and linear_proj keeps the low-precision cast of the same tensor
@@ -271,6 +275,11 @@ def _layer_shape(spec: ModelSpec, kind: LayerKind) -> LayerShape:
             ("shared_fc1_out", "split", 2.0 * fc1 * f_sh),
             ("shared_act_out", "split", 2.0 * f_sh),
         ]
+        if f_sh:
+            # the shared expert's linear_fc1 (a plain TE linear: the norm is its own module)
+            # saves its own low-precision cast of the norm output, which the router keeps at
+            # 16 bit (RouterGatingLinearFunction saves its input as given)
+            acts.append(("shared_in_cast", "rep", 2.0 * h))
         # one LoRA adapter shared by the local experts of a grouped linear
         lora += width + fc1 * f_e + f_e + width
     norm_count = 1 if spec.hybrid_layer_pattern else 2
@@ -416,7 +425,11 @@ def layer_activation_bytes_per_token(
     for name, where, size in layer.acts:
         if name in dropped:
             continue
-        if name in LOW_PRECISION_INPUTS and scale != 1.0:
+        if name in LOW_PRECISION_ONLY:
+            if scale == 1.0:
+                continue
+            size *= scale
+        elif name in LOW_PRECISION_INPUTS and scale != 1.0:
             size *= scale + (1.0 if name in KEPT_BOTH else 0.0)
         if where == "rep":
             rep += size
