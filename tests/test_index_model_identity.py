@@ -47,6 +47,17 @@ def test_one_changed_width_or_too_few_fields_identify_nothing():
     assert infer_hf_model_id({k: v for k, v in fields.items() if k != "model.num_layers"}) is None
 
 
+def test_a_shared_shape_is_told_apart_only_by_a_name_that_names_one():
+    fields = _provider_fields("nvidia/NVIDIA-Nemotron-Nano-12B-v2-Base")
+    vl = _provider_fields("nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16")
+    assert {k: v for k, v in vl.items() if v is not None} == {
+        k: v for k, v in fields.items() if v is not None
+    }
+    assert infer_hf_model_id(fields, "some_hybrid_pretrain_config") is None
+    found = infer_hf_model_id(fields, "nemotron_nano_12b_v2_pretrain_4gpu_h100_bf16_config")
+    assert found[0] == "nvidia/NVIDIA-Nemotron-Nano-12B-v2-Base"
+
+
 def test_nemotron_h_recipes_are_found_for_their_model():
     """Before, no recipe trained Nemotron-H 56B ("No pretrain recipe in this index"), and its
     64-GPU H100 benchmark recipe was never named."""

@@ -482,6 +482,22 @@ def test_a_provider_without_a_checkpoint_id_is_identified_by_its_shape(
     assert any(evidence in note and "hybrid_layer_pattern" in note for note in recipe.notes)
 
 
+def test_a_checkpoint_id_the_recipe_sets_wins_over_the_config_it_built_from(idx062):
+    # recipes/nemotronh/h100/nemotron_3_nano.py: Lightning's SFT recipe builds Nano's provider
+    # with AutoBridge (:45), then sets cfg.model.hf_model_id to Lightning's id (:419)
+    recipe = find_recipe(idx062, "nemotron_3_5_lightning_sft_config")
+    assert recipe.hf_model_id == "nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16"
+    assert recipe.provenance["hf_model_id"] == "recipes/nemotronh/h100/nemotron_3_nano.py:419"
+
+
+def test_a_shape_two_checkpoints_share_is_told_by_the_recipes_name(idx062):
+    # Nemotron-Nano-12B-v2's language model and its VL checkpoint have one shape; the
+    # recipe is named for the language model
+    recipe = find_recipe(idx062, "nemotron_nano_12b_v2_pretrain_config")
+    assert recipe.hf_model_id == "nvidia/NVIDIA-Nemotron-Nano-12B-v2-Base"
+    assert any("the recipe's name names" in note for note in recipe.notes)
+
+
 def test_a_shape_no_catalog_model_has_stays_unidentified(idx062):
     # WanModelProvider (a video model the catalog lacks) and GPT-3 175B's GPTModelProvider
     for name in ("wan_14b_pretrain_32gpu_h100_bf16_config", "gpt3_175b_pretrain_config"):

@@ -9,7 +9,9 @@ model is identified by comparing the two:
 
 - the recipe's tokenizer (`tokenizer.tokenizer_model`) names a catalog model whose shape
   agrees with every shape field the provider sets; or
-- exactly one catalog model has that shape.
+- exactly one catalog model has that shape, or exactly one of those that do is named by
+  the recipe's own name (a language model and its vision-language sibling share a shape:
+  `nemotron_nano_12b_v2_pretrain_config` is Nemotron-Nano-12B-v2, not its VL checkpoint).
 
 Identified only when the provider sets at least `MIN_SHARED` of the compared fields (layer
 count and hidden size among them), so a provider that sets one width is never matched.
@@ -17,6 +19,7 @@ count and hidden size among them), so a provider that sets one width is never ma
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Megatron provider field -> catalog (config.json) field
@@ -33,6 +36,8 @@ SHAPE_FIELDS = {
 }
 REQUIRED = ("model.num_layers", "model.hidden_size")
 MIN_SHARED = 4
+# Words of a checkpoint's name that say which release or dtype it is, not which model
+RELEASE_WORDS = {"base", "instruct", "it", "bf16", "fp8", "hf", "chat"}
 
 
 def _agrees(fields: dict[str, Any], entry: dict[str, Any]) -> bool:
@@ -49,7 +54,18 @@ def _agrees(fields: dict[str, Any], entry: dict[str, Any]) -> bool:
     return shared >= MIN_SHARED
 
 
-def infer_hf_model_id(fields: dict[str, Any]) -> tuple[str, str, str] | None:
+def _words(text: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", text.lower())) - {""}
+
+
+def _named_by(recipe_name: str, hf_id: str) -> bool:
+    """Every word of the checkpoint's name, its organisation and release words aside, is in
+    the recipe's name ("NVIDIA-Nemotron-Nano-12B-v2-Base": nemotron, nano, 12b, v2)."""
+    org, _, name = hf_id.rpartition("/")
+    return _words(name) - RELEASE_WORDS - _words(org) <= _words(recipe_name)
+
+
+def infer_hf_model_id(fields: dict[str, Any], recipe_name: str = "") -> tuple[str, str, str] | None:
     """(Hugging Face id, the field it rests on, how it was identified) for a recipe whose
     provider names no checkpoint, or None when its shape does not single out one catalog
     model."""
@@ -67,4 +83,8 @@ def infer_hf_model_id(fields: dict[str, Any]) -> tuple[str, str, str] | None:
     if len(matches) == 1:
         how = f"the only catalog model with the provider's {shape}"
         return matches[0], "model.num_layers", f"model {matches[0]}: {how}"
+    named = [hf_id for hf_id in matches if _named_by(recipe_name, hf_id)]
+    if len(named) == 1:
+        how = f"of the catalog models with the provider's {shape}, the one the recipe's name names"
+        return named[0], "model.num_layers", f"model {named[0]}: {how}"
     return None

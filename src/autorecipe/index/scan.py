@@ -228,14 +228,17 @@ def _dropped(key: str) -> bool:
 
 
 def _hf_model_id(
-    model: Obj | None, fields: dict, prov: dict, notes: list[str]
+    model: Obj | None, fields: dict, prov: dict, notes: list[str], name: str
 ) -> tuple[str | None, str | None]:
-    if model is not None and model.hf_model_id:
-        return model.hf_model_id, model.hf_prov
+    # A checkpoint id the recipe sets on the provider names the model it trains, also when the
+    # provider was built from another model's config (Nemotron 3.5 Lightning's SFT recipe
+    # builds Nano's provider, then sets Lightning's id)
     for key in ("model.hf_model_id", "model.hf_path", "model.pretrained_model_name_or_path"):
         if isinstance(fields.get(key), str):
-            return fields[key], None
-    inferred = infer_hf_model_id(fields)
+            return fields[key], prov.get(key)
+    if model is not None and model.hf_model_id:
+        return model.hf_model_id, model.hf_prov
+    inferred = infer_hf_model_id(fields, name)
     if inferred is None:
         return None, None
     hf_id, evidence, how = inferred
@@ -350,7 +353,7 @@ def _entry(interp: Interpreter, b: _Binding, prefix: str, result: tuple) -> Reci
     facts = parse_name(b.name)
     target_facts = facts if b.func.name == b.name else parse_name(b.func.name)
     notes: list[str] = []
-    hf_id, hf_prov = _hf_model_id(model, fields, prov, notes)
+    hf_id, hf_prov = _hf_model_id(model, fields, prov, notes, b.func.name)
     if hf_id and hf_prov:
         prov["hf_model_id"] = hf_prov
     is_alias = b.func.name != b.name
