@@ -292,6 +292,27 @@ def test_a_shipped_layout_is_trusted_over_the_estimate_only_for_the_recipes_own_
     assert h56.fits_from_gpus is not None and h56.fits_from_gpus > 8
 
 
+def test_a_resized_layout_turns_off_the_recipe_settings_megatron_would_reject_with_it() -> None:
+    # Moonlight's pretrain recipe overlaps the EP all-to-all; on 12 GPUs the planner's layout
+    # (PP 3, no VP) cannot run it, so the overlap goes, as an execution-only change (AR403)
+    moon = api.recommend("moonlight", "pretrain", 12, "h100")
+    lo = moon.layout
+    if lo.pp > 1 and not lo.vp:
+        key = "comm_overlap.overlap_moe_expert_parallel_comm"
+        assert moon.overrides[key] is False
+        assert next(c for c in moon.changes if c.key == key).change_class == "execution"
+    assert not [f.id for f in moon.findings if f.severity == "error"]
+    # Nemotron 3.5 Lightning at 128K on 16 B300s needs full recompute to fit, which
+    # per-layer CUDA graphs reject (AR202): the graphs go
+    long = api.recommend(
+        "nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16", "pretrain", 16, "b300", seq_len=131072
+    )
+    assert long.layout.recompute == "full"
+    assert long.overrides["model.cuda_graph_impl"] == "none"
+    assert "model.cuda_graph_impl=none" in long.command
+    assert not [f.id for f in long.findings if f.severity == "error"]
+
+
 def test_more_gpus_than_the_recipes_batch_can_use_is_said_with_the_speed_they_add() -> None:
     # Qwen3-1.7B SFT ships with GBS 8 on one GPU: 8 data-parallel ranks at most. On 256 GB200s
     # the rest could only split each 2048-token sequence (context parallelism), whose ring

@@ -114,6 +114,49 @@ def layout_moves(before: Layout, after: Layout) -> list[Move]:
     return moves
 
 
+EP_OVERLAP_KEYS = (
+    "comm_overlap.overlap_moe_expert_parallel_comm",
+    "model.overlap_moe_expert_parallel_comm",
+)
+PER_LAYER_GRAPHS = ("transformer_engine", "local")
+
+
+def setting_moves(fields: dict[str, Any], after: Layout) -> list[Move]:
+    """The recipe's settings that Megatron-Core rejects with the layout `after`, turned off:
+    the layout search may need a layout the recipe never ran (rules AR403, AR202)."""
+    moves: list[Move] = []
+    lacks = [
+        what
+        for what, missing in (
+            ("EP > 1", after.ep <= 1),
+            ("a virtual pipeline with PP > 1", after.pp > 1 and not after.vp),
+            ("no full recompute", after.recompute == "full"),
+        )
+        if missing
+    ]
+    for key in EP_OVERLAP_KEYS:
+        if fields.get(key) is True and lacks:
+            why = (
+                "Megatron-Core runs the EP all-to-all overlap only with EP > 1, a virtual "
+                f"pipeline when PP > 1 and no full recompute; this layout lacks {', '.join(lacks)}"
+            )
+            moves.append(Move(key, False, True, why))
+    # the index keeps these under their plain names (index.fields.PLAIN_FIELDS)
+    impl = fields.get("cuda_graph_impl")
+    scopes = " ".join(
+        str(v)
+        for k in ("cuda_graph_scope", "model.cuda_graph_modules")
+        for v in (fields.get(k) or [])
+    )
+    if after.recompute == "full" and impl in PER_LAYER_GRAPHS and "full_iteration" not in scopes:
+        why = (
+            "per-layer CUDA graphs reject full recompute (TransformerConfig accepts it only "
+            "with full-iteration graphs), and this layout needs full recompute to fit"
+        )
+        moves.append(Move(override_path("cuda_graph_impl"), "none", impl, why))
+    return moves
+
+
 def classed(moves: list[Move]) -> tuple[dict[str, Any], list[Change]]:
     """The overrides of `moves` and their changes, classed with the global batch fixed."""
     overrides: dict[str, Any] = {}

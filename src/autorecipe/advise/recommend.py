@@ -31,7 +31,7 @@ from autorecipe.advise.choose import (
     recipe_seq_length,
 )
 from autorecipe.advise.datasets import choose_dataset
-from autorecipe.advise.moves import Move, classed, layout_moves
+from autorecipe.advise.moves import Move, classed, layout_moves, setting_moves
 from autorecipe.advise.tuning import Tuning, all_to_all_cp, data_parallel_overlap, interleave
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import catalog_entries, catalog_spec, resolve_model
@@ -202,10 +202,12 @@ def _overrides(
     recipe_seq: int | None,
     pretrained: str | None = None,
     precision: Move | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Change]]:
     """KEY=VALUE overrides taking the recipe from `before` to `after`, each classed;
     `pretrained` says what the release takes as the starting checkpoint, when one is due,
-    and `precision` switches the recipe to the precision asked for."""
+    `precision` switches the recipe to the precision asked for, and the recipe's `fields`
+    say which of its settings the new layout cannot keep."""
     moves = [precision] if precision else []
     if recipe_seq != seq_len:
         moves.append(
@@ -228,7 +230,7 @@ def _overrides(
                 f"random weights); set {PRETRAINED_VAR[1:]} to {pretrained}",
             )
         )
-    return classed(moves + layout_moves(before, after))
+    return classed(moves + layout_moves(before, after) + setting_moves(fields or {}, after))
 
 
 def _rules(
@@ -536,7 +538,9 @@ def recommend(
     )
     needs_weights = query.mode in ("sft", "peft") and not recipe.fields.get(PRETRAINED_KEY)
     how = pretrained_checkpoint_how(launcher) if needs_weights else None
-    overrides, changes = _overrides(before, adapted.layout or before, seq, recipe_seq, how, switch)
+    overrides, changes = _overrides(
+        before, adapted.layout or before, seq, recipe_seq, how, switch, recipe.fields
+    )
 
     data = choose_dataset(idx.datasets, query.mode, launcher, first_time=first_time)
     tp = adapted.layout.tp if adapted.layout else 1
