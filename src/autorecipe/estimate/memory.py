@@ -356,11 +356,23 @@ def _layer_params(shapes: Shapes, layout: Layout, layer: LayerShape) -> tuple[fl
     return dense, layer.routed / (layout.ep * layout.etp), layer.replicated
 
 
+# The layout search asks for the same stages' members tens of thousands of times when it
+# looks for the smallest GPU count that fits; kept per shapes object, as token_work is.
+_MEMBERS: dict[tuple[int, tuple[int, ...], int], tuple[Shapes, Counter[LayerShape]]] = {}
+
+
 def _members(shapes: Shapes, stage: Stage) -> Counter[LayerShape]:
-    """How many layers of each kind the stage holds (MTP blocks included)."""
+    """How many layers of each kind the stage holds (MTP blocks included); not to mutate."""
+    key = (id(shapes), stage.layers, stage.mtp_layers)
+    hit = _MEMBERS.get(key)
+    if hit is not None and hit[0] is shapes:
+        return hit[1]
     members = Counter(shapes.layers[i] for i in stage.layers)
     if stage.mtp_layers and shapes.mtp is not None:
         members[shapes.mtp] += stage.mtp_layers
+    if len(_MEMBERS) >= 4096:
+        _MEMBERS.clear()
+    _MEMBERS[key] = (shapes, members)
     return members
 
 
