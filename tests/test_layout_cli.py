@@ -10,6 +10,7 @@ import sys
 from typer.testing import CliRunner
 
 from autorecipe.cli import app
+from cli_entry import one_line_error, run_cli
 
 runner = CliRunner()
 
@@ -128,3 +129,16 @@ def test_recipe_too_big_for_the_allocation_is_resized_and_says_so():
     lo = best["layout"]
     assert lo["tp"] * lo["pp"] * lo["cp"] * lo["dp"] == 8 and lo["cp"] > 1
     assert best["memory"]["fits"]
+
+
+def test_seq_len_reads_as_recommend_reads_it():
+    # "8k" and -s, as recommend takes them; a fraction is one line, exit 2
+    a = run("plan", "-m", "llama3-8b", "-n", "8", "-g", "h100", "-s", "8k", "--json")
+    b = run("plan", "-m", "llama3-8b", "-n", "8", "-g", "h100", "--seq-len", "8192", "--json")
+    assert a.exit_code == b.exit_code == 0, a.output
+    assert json.loads(a.stdout)["candidates"] == json.loads(b.stdout)["candidates"]
+    e = run("estimate", "-m", "llama3-8b", "-n", "8", "-g", "h100", "-s", "8k", "--json")
+    assert e.exit_code == 0, e.output
+    assert json.loads(e.stdout)["memory"] is not None
+    bad = run_cli("estimate", "-m", "llama3-8b", "-n", "8", "-g", "h100", "-s", "3.5k")
+    one_line_error(bad, "--seq-len", "32k")

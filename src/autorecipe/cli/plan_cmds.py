@@ -63,6 +63,19 @@ def _row(c, tokens: bool) -> list[str]:
     ]
 
 
+def _seq_len(text: str | None) -> int | None:
+    """--seq-len as recommend reads it: a whole count, "32k" allowed. A plain number goes to
+    the API as it is, whose range check says what this command needs (at least 1)."""
+    from autorecipe.advise.recommend import parse_count
+
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return parse_count(text, "--seq-len", "32768 or 32k")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def plan(
@@ -72,8 +85,11 @@ def register(app: typer.Typer) -> None:
         ),
         gpus: int = GPUS,
         gpu_type: str = GPU_TYPE,
-        seq_len: int | None = typer.Option(
-            None, "--seq-len", help="Sequence length (default 4096, or the recipe's)."
+        seq_len: str | None = typer.Option(
+            None,
+            "--seq-len",
+            "-s",
+            help="Sequence length in tokens (8192 or 8k; default 4096, or the recipe's).",
         ),
         precision: str = PRECISION,
         global_batch_size: int | None = typer.Option(
@@ -103,7 +119,8 @@ def register(app: typer.Typer) -> None:
         from autorecipe import api
 
         result = api.plan(
-            model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=seq_len, precision=precision,
+            model, gpus=gpus, gpu_type=gpu_type, mode=mode, seq_len=_seq_len(seq_len),
+            precision=precision,
             global_batch_size=global_batch_size, recipe=recipe, top=top, explain=explain,
             allow_cross_nvlink_tp=allow_cross_nvlink_tp, tokens=tokens,
         )  # fmt: skip
@@ -174,7 +191,9 @@ def register(app: typer.Typer) -> None:
         gpu_type: str = GPU_TYPE,
         mode: str = typer.Option("pretrain", "--mode", help="pretrain, sft or peft."),
         precision: str = PRECISION,
-        seq_len: int = typer.Option(4096, "--seq-len", help="Sequence length."),
+        seq_len: str = typer.Option(
+            "4096", "--seq-len", "-s", help="Sequence length in tokens (8192 or 8k)."
+        ),
         tp: int = typer.Option(1, "-tp", "--tp", help="Tensor parallel size."),
         pp: int = typer.Option(1, "-pp", "--pp", help="Pipeline parallel size."),
         vp: int | None = typer.Option(
@@ -224,7 +243,8 @@ def register(app: typer.Typer) -> None:
         from autorecipe import api
 
         c = api.estimate(
-            model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision, seq_len=seq_len,
+            model, gpus=gpus, gpu_type=gpu_type, mode=mode, precision=precision,
+            seq_len=_seq_len(seq_len),
             tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, etp=etp, mbs=mbs, gbs=gbs, sp=sp,
             recompute=recompute, recompute_modules=recompute_modules, cp_comm_type=cp_comm_type,
             ep_overlap=ep_overlap,
