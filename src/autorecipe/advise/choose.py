@@ -247,6 +247,13 @@ def _architecture(spec: ModelSpec) -> tuple[str | None, str]:
     return (spec.model_type or spec.family), spec.architecture_type
 
 
+def _raising_recipe(pool: list[Recipe], spec: ModelSpec) -> Recipe | None:
+    """A recipe of the pool named for this model that raises when it is built (Qwen3-Next's
+    PEFT recipe raises NotImplementedError): the reason the mode has no recipe for it."""
+    key = checkpoint_key(spec.hf_id)
+    return next((r for r in pool if r.raises and key and naming.key(r.name).startswith(key)), None)
+
+
 def _closest_size(
     pool: list[Recipe],
     spec: ModelSpec,
@@ -264,9 +271,11 @@ def _closest_size(
         same.append((gap, recipe, other))
     name = spec.hf_id or spec.model_type or "this model"
     if not same:
+        raised = _raising_recipe(pool, spec)
+        why = f"; the release ships {raised.name}, which raises {raised.raises}" if raised else ""
         raise UserError(
             f"No {query.mode} recipe in this index trains {name} or another "
-            f"{spec.model_type or spec.family} model of its architecture; "
+            f"{spec.model_type or spec.family} model of its architecture{why}; "
             "run `autorecipe list` for the recipes there are."
         )
     gap = min(g for g, _, _ in same)
