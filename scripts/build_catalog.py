@@ -317,6 +317,16 @@ CORRECTIONS: list[tuple[str, str, object, str]] = [
         "vLLM example --max-model-len 262144)",
     ),
     (
+        "zai-org/GLM-4.5V",
+        "max_position_embeddings",
+        65536,
+        "the checkpoint's config.json as transformers 5.7.0 loads it (text_config."
+        "max_position_embeddings 65536), in a public model-inspector dump of the GLM-4.5V "
+        "weights (46 safetensors files, 107.7B parameters; code-index id 62538297598); "
+        "llama.cpp PR 16600 and vLLM's recipe say 64K too. The shared table's "
+        "context_length_published '131,072 (MB docs)' looks like GLM-4.5-Air's",
+    ),
+    (
         "google/gemma-4-E4B-it",
         "tie_word_embeddings",
         True,

@@ -118,6 +118,8 @@ _VENDOR_LIMITS = {
     "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16": 131072,  # card: input + output 128K
     "LGAI-EXAONE/EXAONE-4.5-33B": 262144,  # EXAONE-4.5 README: 256K, --max-model-len 262144
 }
+# ... and from a dump of the checkpoint's own config.json
+_CONFIG_LIMITS = {"zai-org/GLM-4.5V": 65536}  # text_config.max_position_embeddings
 
 
 def test_vendor_card_limits_are_in_the_bundled_catalog():
@@ -126,6 +128,15 @@ def test_vendor_card_limits_are_in_the_bundled_catalog():
         assert entries[hf_id]["max_position_embeddings"] == limit, hf_id
         reasons = [c["reason"] for c in entries[hf_id]["extra"]["corrections"]]
         assert any(r.startswith("vendor ") for r in reasons), reasons
+    for hf_id, limit in _CONFIG_LIMITS.items():
+        assert entries[hf_id]["max_position_embeddings"] == limit, hf_id
+
+
+def test_glm_45v_is_refused_over_its_64k_context():
+    # the shared table says 131,072 for it; its config says 65,536 (GLM-4.5-Air's is 131,072)
+    proc = run_cli("recommend", "-m", "zai-org/GLM-4.5V", "--mode", "sft", "-n", "16",
+                   "-g", "h100", "-s", "131072")  # fmt: skip
+    one_line_error(proc, "zai-org/GLM-4.5V supports: 65536 tokens")
 
 
 @pytest.mark.parametrize(
