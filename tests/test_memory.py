@@ -414,3 +414,12 @@ def test_microbatch_group_sets_the_interleaved_warm_up():
 
     assert stored(None) == stored(4)
     assert stored(8) / stored(4) == pytest.approx(15 / 11)
+
+
+def test_fine_tuning_estimates_say_they_size_full_length_samples():
+    spec = resolve_model("llama3-8b")
+    layout = Layout(dp=8, gbs=64)
+    sft = estimate_memory(spec, layout, H100, seq_len=4096, mode="sft")
+    pretrain = estimate_memory(spec, layout, H100, seq_len=4096)
+    assert any("padded to its longest sample" in n for n in sft.assumptions)
+    assert not any("padded to its longest sample" in n for n in pretrain.assumptions)

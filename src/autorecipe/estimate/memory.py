@@ -751,6 +751,14 @@ def assumptions(
         "the loss runs (bf16 logits + fp32 softmax; bf16 only with TE's fused cross entropy)",
         "the stage that holds the most is reported",
     ]
+    if mode in ("sft", "peft"):
+        # Bridge's fine-tuning datasets pad a batch to its longest sample unless packing or
+        # pad_to_max_length fills it: the peak is the data's, at most this
+        notes.append(
+            "fine-tuning: every sample sized at the full sequence length (packed, or padded to "
+            "it); without packing a batch is padded to its longest sample, so data shorter "
+            "than the sequence length needs less activation and logit memory"
+        )
     assumed = stage_split(decoder_layer_count(spec), layout, int(spec.mtp_num_layers or 0))[1]
     if assumed:
         notes.append(
