@@ -161,12 +161,17 @@ def test_several_bad_arguments_share_one_line_and_long_values_are_cut() -> None:
         ("recommend", {**LLAMA, "mode": "sft", "gpus": -8}, "gpus must be a positive"),
         ("plan", {**LLAMA, "gpus": 0}, "gpus must be at least 1"),
         ("recommend", {**LLAMA, "mode": "sft", "gpus": 8, "gpu_type": "h900"}, "'h900'"),
+        # the engine's messages spell arguments as the CLI does (-tp, --seq-len); the tool
+        # names them as its own arguments
+        ("estimate", {**LLAMA, "gpus": 8, "tp": -2}, "tp must be at least 1"),
+        ("plan", {**LLAMA, "gpus": 8, "seq_len": 0}, "seq_len must be at least 1"),
     ],
 )
 def test_bad_argument_value_is_one_line(tool, arguments, says) -> None:
     text = anyio.run(_call, tool, arguments)
     assert text.startswith(f"Error executing tool {tool}: ")
     assert says in text
+    assert " --" not in text and " -tp" not in text, text
 
 
 # --- arguments the tool does not have: refused, not silently dropped --------------------

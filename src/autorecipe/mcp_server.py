@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -100,16 +102,33 @@ def _num(value: Any, spec: str) -> str:
     return format(value, spec) if isinstance(value, (int, float)) else str(value)
 
 
+def _as_arguments(message: str, names: list[str]) -> str:
+    """A UserError's message with the CLI's spelling of each argument (--seq-len, -tp), which
+    the API shares with the command line, written as the tool's argument (seq_len, tp).
+
+    >>> _as_arguments("--seq-len must be at least 1 (got 0)", ["seq_len", "tp"])
+    'seq_len must be at least 1 (got 0)'
+    >>> _as_arguments("-tp must be at least 1; --tp-comm stays", ["tp"])
+    'tp must be at least 1; --tp-comm stays'
+    """
+    for name in names:
+        flags = "|".join(re.escape(f) for f in (f"--{name.replace('_', '-')}", f"-{name}"))
+        message = re.sub(rf"(?<![\w-])(?:{flags})(?![\w-])", name, message)
+    return message
+
+
 def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import CallToolResult, TextContent
+
+    names = list(inspect.signature(fn).parameters)
 
     @functools.wraps(fn)
     def tool(*args: Any, **kwargs: Any) -> Any:
         try:
             result = fn(*args, **kwargs)
         except UserError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(_as_arguments(str(exc), names)) from None
         except Exception as exc:  # a bug: said in one line, as the CLI's exit 3 says it
             raise ToolError(
                 f"internal error in autorecipe (a bug): {type(exc).__name__}: {exc}"
