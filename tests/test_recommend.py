@@ -311,6 +311,14 @@ def test_a_resized_layout_turns_off_the_recipe_settings_megatron_would_reject_wi
     assert long.overrides["model.cuda_graph_impl"] == "none"
     assert "model.cuda_graph_impl=none" in long.command
     assert not [f.id for f in long.findings if f.severity == "error"]
+    # GLM-5.2's PEFT recipe groups 6 microbatches per virtual stage (its PP 6, no VP); resized
+    # to PP 2 with VP on 16 GB200s, 4 microbatches cannot form groups of 6 (AR112): the
+    # group goes back to Megatron's default, PP
+    glm = api.recommend("zai-org/GLM-5.2", "peft", 16, "gb200", precision="fp8")
+    if (glm.layout.vp or 1) > 1:
+        key = "model.microbatch_group_size_per_vp_stage"
+        assert glm.overrides[key] == glm.layout.pp
+    assert not [f.id for f in glm.findings if f.severity == "error"]
 
 
 def test_more_gpus_than_the_recipes_batch_can_use_is_said_with_the_speed_they_add() -> None:

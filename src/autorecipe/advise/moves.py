@@ -12,6 +12,7 @@ from typing import Any
 from autorecipe.advise.adapt import DEFAULT_CP_COMM
 from autorecipe.advise.changes import classify_change
 from autorecipe.index.fields import override_path
+from autorecipe.layout.rules import interleaved_group_fits
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Change
 
@@ -141,6 +142,17 @@ def setting_moves(fields: dict[str, Any], after: Layout) -> list[Move]:
                 f"pipeline when PP > 1 and no full recompute; this layout lacks {', '.join(lacks)}"
             )
             moves.append(Move(key, False, True, why))
+    group_key = "model.microbatch_group_size_per_vp_stage"
+    group = fields.get(group_key)
+    if isinstance(group, int) and (after.vp or 1) > 1 and after.pp > 1:
+        m = after.gbs // max(after.mbs * after.dp, 1)
+        if not interleaved_group_fits(after.pp, m, group):
+            why = (
+                f"the recipe groups {group} microbatches per virtual stage, which the "
+                f"interleaved schedule of PP={after.pp} with {m} microbatches rejects; the "
+                "default, PP, fits"
+            )
+            moves.append(Move(group_key, after.pp, group, why))
     # the index keeps these under their plain names (index.fields.PLAIN_FIELDS)
     impl = fields.get("cuda_graph_impl")
     scopes = " ".join(

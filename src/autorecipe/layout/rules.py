@@ -368,14 +368,21 @@ def layers_split_over_pipeline(ctx: LayoutContext) -> Violation | None:
     return None
 
 
+def interleaved_group_fits(pp: int, microbatches: int, group: int | None = None) -> bool:
+    """Megatron's interleaved schedule (schedules.py) runs m microbatches in groups of G
+    (microbatch_group_size_per_vp_stage, default PP) only if p <= G <= m and m % G is 0 or
+    at least p."""
+    g = pp if group is None else group
+    return pp <= g <= microbatches and (microbatches % g == 0 or microbatches % g >= pp)
+
+
 @_rule("interleaved_microbatches", "interleaved schedule has a multiple of PP microbatches")
 def interleaved_microbatches(ctx: LayoutContext) -> Violation | None:
     lo = ctx.layout
     if ctx.vp <= 1 or lo.pp <= 1 or lo.mbs * ctx.dp == 0:
         return None
-    # schedules.py: p ≤ G ≤ m and (m % G == 0 or m % G ≥ p), with G defaulting to p
     m = lo.gbs // (lo.mbs * ctx.dp)
-    if m >= lo.pp and m % lo.pp == 0:
+    if interleaved_group_fits(lo.pp, m):
         return None
     return _v(
         "interleaved_microbatches",

@@ -10,7 +10,7 @@ from autorecipe.advise.rules import Hit, rule
 from autorecipe.advise.rules.context import CheckContext
 from autorecipe.advise.rules.recipe_factors import CONVERGENCE, recipe_set, resolving_override
 from autorecipe.index.fields import override_path
-from autorecipe.layout.rules import Violation, check_layout
+from autorecipe.layout.rules import Violation, check_layout, interleaved_group_fits
 
 _REF = "shared/reference/megatron-parallelism-and-memory.md"
 
@@ -225,7 +225,7 @@ def _interleaved_with_group(ctx: CheckContext) -> list[Hit]:
     if (lo.vp or 1) <= 1 or lo.pp <= 1 or not isinstance(group, int):
         return []
     m = lo.gbs // max(lo.mbs * lo.dp, 1)
-    if lo.pp <= group <= m and (m % group == 0 or m % group >= lo.pp):
+    if interleaved_group_fits(lo.pp, m, group):
         return []
     return [
         Hit(
