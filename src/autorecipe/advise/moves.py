@@ -11,6 +11,7 @@ from typing import Any
 
 from autorecipe.advise.adapt import DEFAULT_CP_COMM
 from autorecipe.advise.changes import classify_change
+from autorecipe.advise.rules.moe import EP_OVERLAP_KEYS
 from autorecipe.index.fields import override_path
 from autorecipe.layout.rules import interleaved_group_fits
 from autorecipe.layout.schema import Layout
@@ -115,10 +116,6 @@ def layout_moves(before: Layout, after: Layout) -> list[Move]:
     return moves
 
 
-EP_OVERLAP_KEYS = (
-    "comm_overlap.overlap_moe_expert_parallel_comm",
-    "model.overlap_moe_expert_parallel_comm",
-)
 PER_LAYER_GRAPHS = ("transformer_engine", "local")
 
 

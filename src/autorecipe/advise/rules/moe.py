@@ -7,6 +7,12 @@ from autorecipe.advise.rules.context import CheckContext
 from autorecipe.advise.rules.parallel import PRE_BLACKWELL
 from autorecipe.layout.rules import divisors
 
+# Where a recipe turns the EP all-to-all overlap on (both spellings Bridge accepts)
+EP_OVERLAP_KEYS = (
+    "comm_overlap.overlap_moe_expert_parallel_comm",
+    "model.overlap_moe_expert_parallel_comm",
+)
+
 GIB = 1024**3
 # Expert state above this share of the GPU leaves too little for activations.
 EXPERT_SHARE = 0.5
@@ -118,11 +124,7 @@ def h100_moe_preset(ctx: CheckContext) -> list[Hit]:
     #2809; pitfalls-evidence #15.""",
 )
 def ep_overlap(ctx: CheckContext) -> list[Hit]:
-    keys = (
-        "model.overlap_moe_expert_parallel_comm",
-        "comm_overlap.overlap_moe_expert_parallel_comm",
-    )
-    on = [k for k in keys if ctx.get(k)]
+    on = [k for k in EP_OVERLAP_KEYS if ctx.get(k)]
     if not on:
         return []
     lo = ctx.layout
