@@ -530,3 +530,39 @@ def test_an_expert_all_to_all_across_nvlink_domains_is_called_the_least_certain_
     note = [a for a in across.throughput.assumptions if "least certain" in a]
     assert note and "spans 4 NVLink domains" in note[0]
     assert not any("least certain" in a for a in inside.throughput.assumptions)
+
+
+def test_recompute_costs_what_its_modules_rerun():
+    # DeepSeek-V3: 61 MLA layers, the first 3 with a dense MLP (18432), 58 MoE layers with
+    # one 2048-wide shared expert; q/kv latents 1536/512 up-projected to 128 heads of
+    # 128+64 (query) and 128+128 (key, value). Megatron-Core's recompute_modules re-run
+    # just these parts; a block recompute re-runs its first N layers of each model chunk.
+    from autorecipe.estimate.work import token_work
+
+    spec = resolve_model("deepseek-ai/DeepSeek-V3")
+    work = token_work(spec, 4096)
+    assert work.mla_up_gemm == 6 * 61 * 128 * (1536 * 192 + 512 * 256)
+    assert work.shared_gemm == 6 * 58 * 7168 * 2048 * 3
+    assert work.mlp_gemm == 6 * 3 * 7168 * 18432 * 3
+
+    gpu = resolve_gpu("GB200")
+    base = Layout(pp=4, vp=4, ep=64, dp=64, mbs=1, gbs=2048, use_distributed_optimizer=True)
+
+    def step(**update):
+        layout = base.model_copy(update=update)
+        return estimate_throughput(
+            spec, layout, gpu, seq_len=4096, precision="mxfp8", world_size=256
+        ).step_time_s
+
+    none = step(recompute="none")
+    assert step(recompute="selective", recompute_modules=[]) == none
+    norms = step(recompute="selective", recompute_modules=["layernorm", "moe_act"])
+    up = step(recompute="selective", recompute_modules=["mla_up_proj"])
+    moe = step(recompute="selective", recompute_modules=["moe"])
+    block = step(recompute="full", recompute_method="block", recompute_num_layers=1)
+    full = step(recompute="full", recompute_method="uniform", recompute_num_layers=1)
+    assert none < norms < 1.02 * none  # element-wise re-runs are cheap
+    assert norms < up < moe < full
+    assert none < block < full
+    # 61 layers over 16 model chunks: one layer of ~4 per chunk re-run
+    assert (block - none) == pytest.approx((full - none) * 16 / 61, rel=0.25)

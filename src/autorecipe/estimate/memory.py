@@ -428,7 +428,8 @@ def layer_activation_bytes_per_token(
     t = layout.tp
     dropped: set[str] = set()
     if layout.recompute == "selective":
-        for module in layout.recompute_modules or ["core_attn"]:
+        # None is Megatron's default (core_attn); an empty list recomputes nothing
+        for module in layout.recompute_modules or ():
             dropped |= RECOMPUTE_DROPS.get(module, set())
     for module in offload_modules:
         dropped |= OFFLOAD_DROPS.get(module, set())
@@ -773,7 +774,9 @@ def assumptions(
         )
     if spec.is_mla:
         notes.append("MLA: down-projections replicated over TP; latent activations kept per layer")
-    if layout.recompute == "selective":
+    if layout.recompute == "selective" and layout.recompute_modules == []:
+        notes.append("selective recompute with no modules: nothing is recomputed")
+    elif layout.recompute == "selective":
         modules = ", ".join(layout.recompute_modules or ["core_attn"])
         notes.append(
             f"selective recompute of {modules}: their outputs are not kept (core_attn saves little "

@@ -221,6 +221,16 @@ def _cp_time(
     return ring(cp, tp)
 
 
+def _full_recompute_share(layout: Layout, layers: int) -> float:
+    """The share of layers full recompute re-runs: all of them, except with the block method,
+    which checkpoints the first recompute_num_layers of each model chunk (a pipeline stage's
+    share of the layers, or its virtual stage's)."""
+    if layout.recompute_method != "block" or not layout.recompute_num_layers:
+        return 1.0
+    per_chunk = layers / (layout.pp * (layout.vp or 1))
+    return min(layout.recompute_num_layers / per_chunk, 1.0)
+
+
 def _stage_layers(layout: Layout, layers: int) -> list[float]:
     """Layers per pipeline stage (fractional when they do not split evenly and no split is given)."""
     pp = layout.pp
@@ -380,17 +390,6 @@ def estimate_throughput(
     t_layer = max(t_dense_l + t_expert_l + t_attn_l + t_elem_l, t_ovh_l)
     t_logits = work.logits * layout.mbs * seq_len / (tp * cp) / (peak * eff_dense) * gemm_factor
 
-    # Recompute re-runs a forward pass: 1/3 of fwd+bwd GEMM work, a third of attention.
-    fwd_share_gemm = 1.0 / 3.0 / gemm_factor
-    if layout.recompute == "full":
-        t_recompute_l = (t_dense_l + t_expert_l) * fwd_share_gemm + (
-            t_attn_l + t_elem_l + t_ovh_l
-        ) / 3
-    elif layout.recompute == "selective":
-        t_recompute_l = t_attn_l / 3
-    else:
-        t_recompute_l = 0.0
-
     # Communication per layer per microbatch.
     tp_exposed = p.tp_exposed if ov["tp_comm_overlap"] else 1.0
     t_tp_l = 0.0
@@ -417,6 +416,43 @@ def estimate_throughput(
         overlapped = ov["ep_comm_overlap"] and (pp == 1 or vp > 1) and layout.recompute != "full"
         ep_exposed = p.ep_exposed if overlapped else 1.0
         t_ep_l = max(ep_exposed * t_a2a, t_a2a - (t_dense_l + t_expert_l + t_attn_l)) * moe_share
+
+    # Recompute re-runs forward passes: 1/3 of a GEMM's fwd+bwd time, a third of attention's
+    # and of the element-wise work, the forward half of the TP and EP collectives.
+    fwd = 1.0 / 3.0 / gemm_factor
+    if layout.recompute == "full":
+        t_recompute_l = _full_recompute_share(layout, per_layer) * (
+            (t_dense_l + t_expert_l) * fwd
+            + (t_attn_l + t_elem_l + t_ovh_l) / 3
+            + (t_tp_l + t_ep_l) / 2
+        )
+    elif layout.recompute == "selective":
+
+        def gemm_time(flops: float) -> float:
+            return flops * mb_share / per_layer / (peak * eff_dense) * gemm_factor
+
+        # SwiGLU reads fc1's two halves and writes one: 3 values a routed token and channel
+        expert_act = 3 * BF16_BYTES * k * (spec.moe_intermediate_size or 0) * n_tok / tp
+        mla_share = counts.attention / per_layer if spec.is_mla else 0.0
+        listed = layout.recompute_modules
+        modules = set(["core_attn"] if listed is None else listed)
+        forward = {
+            "core_attn": t_attn_l / 3,
+            "mlp": gemm_time(work.mlp_gemm) * fwd,
+            "mla_up_proj": gemm_time(work.mla_up_gemm) * fwd,
+            "shared_experts": gemm_time(work.shared_gemm) * fwd,
+            "moe_act": expert_act / hbm * moe_share,
+            # Megatron's own norms (MLA's input norm, a MoE layer's pre-MLP norm; Transformer
+            # Engine fuses the rest into the next linear): read and write h values a token
+            "layernorm": 2 * BF16_BYTES * h * n_tok / sp_split / hbm * (moe_share + mla_share),
+        }
+        if "moe" in modules:
+            # the whole MoE layer forward: dispatch, experts, activation, combine
+            modules |= {"shared_experts", "moe_act"}
+            forward["moe"] = t_expert_l * fwd + t_ep_l / 2
+        t_recompute_l = sum(forward.get(m, 0.0) for m in modules)
+    else:
+        t_recompute_l = 0.0
 
     stages = _stage_layers(layout, per_layer)
     stage_times = []

@@ -42,6 +42,11 @@ class TokenWork:
     # recurrent mixers' core: Mamba's state-space scan, gated DeltaNet's delta rule (chunked
     # Triton kernels in bf16/fp32, no GEMM)
     scan: float = 0.0
+    # Parts of the dense GEMM work that selective recompute can re-run on their own
+    # (Megatron-Core's recompute_modules "mlp", "shared_experts", "mla_up_proj")
+    mlp_gemm: float = 0.0
+    shared_gemm: float = 0.0
+    mla_up_gemm: float = 0.0
 
     @property
     def dense_gemm(self) -> float:
@@ -89,9 +94,9 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
         total=len(kinds),
     )
     h = spec.hidden_size
+    glu = 3 if is_gated(spec) else 2
     experts = 0.0
     if counts.moe:
-        glu = 3 if is_gated(spec) else 2
         f_e = spec.moe_intermediate_size or spec.intermediate_size or 0
         k = spec.num_experts_per_tok or 1
         latent = spec.moe_latent_size
@@ -101,9 +106,18 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
         _core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer in _ATTENTION_MIXERS
     )
     window_core = sum(_core_per_layer(spec, k.mixer, seq_len) for k in kinds if k.mixer == "swa")
+    dense_mlps = sum(k.mlp == "dense" for k in kinds)
+    mla_up = 0.0
     if spec.is_mla:
         nope, rope = spec.qk_nope_head_dim or 0, spec.qk_rope_head_dim or 0
-        score_width = float(nope + rope + (spec.v_head_dim or nope))
+        v = spec.v_head_dim or nope
+        score_width = float(nope + rope + v)
+        # the up-projections from the compressed query and key/value latents
+        heads = spec.num_attention_heads
+        per_layer = (spec.q_lora_rank or 0) * heads * (nope + rope) + (
+            spec.kv_lora_rank or 0
+        ) * heads * (nope + v)
+        mla_up = 6.0 * per_layer * sum(k.mixer == "mla" for k in kinds)
     else:
         score_width = 2.0 * spec.head_dim
     return TokenWork(
@@ -116,4 +130,7 @@ def _token_work(spec: ModelSpec, seq_len: int, tp: int) -> TokenWork:
         logits=6.0 * h * spec.vocab_size,
         layers=counts,
         scan=recurrent_core_flops_per_token(spec),
+        mlp_gemm=6.0 * h * (spec.intermediate_size or 0) * glu * dense_mlps,
+        shared_gemm=6.0 * h * (spec.shared_expert_intermediate_size or 0) * glu * counts.moe,
+        mla_up_gemm=mla_up,
     )
