@@ -110,6 +110,28 @@ def test_recompute_reduces_activations():
     assert full.activations < none.activations / 10
 
 
+def test_selective_recompute_notes_name_what_is_recomputed():
+    # Megatron-Core: recompute_modules None means its default, core_attn; an empty list (as
+    # several DeepSeek-V3 benchmark recipes set) recomputes nothing
+    spec = resolve_model("Qwen/Qwen3-30B-A3B")
+    gpu = resolve_gpu("H100")
+    base = Layout(ep=8, dp=8, mbs=1, gbs=64, recompute="selective")
+
+    def notes(modules):
+        layout = base.model_copy(update={"recompute_modules": modules})
+        m = estimate_memory(spec, layout, gpu, seq_len=4096, world_size=8)
+        return [n for n in m.assumptions if "selective recompute" in n], m.per_gpu_gib
+
+    empty, empty_gib = notes([])
+    assert empty == ["selective recompute with no modules: nothing is recomputed"]
+    default, default_gib = notes(None)
+    assert any("core_attn" in n and "flash attention" in n for n in default)
+    assert default_gib == empty_gib  # core_attn drops nothing with flash attention
+    act, act_gib = notes(["moe_act"])
+    assert any("of moe_act" in n for n in act) and not any("core_attn" in n for n in act)
+    assert act_gib < empty_gib
+
+
 def test_peft_keeps_frozen_weights_only():
     full = estimate_memory(
         resolve_model("llama3-8b"), Layout(dp=8, gbs=64), H100, seq_len=4096, mode="sft"

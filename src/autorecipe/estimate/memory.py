@@ -777,10 +777,14 @@ def assumptions(
     if layout.recompute == "selective" and layout.recompute_modules == []:
         notes.append("selective recompute with no modules: nothing is recomputed")
     elif layout.recompute == "selective":
-        modules = ", ".join(layout.recompute_modules or ["core_attn"])
+        modules = layout.recompute_modules or ["core_attn"]
+        why = (
+            " (core_attn saves little with flash attention, which has no s² term)"
+            if "core_attn" in modules
+            else ""
+        )
         notes.append(
-            f"selective recompute of {modules}: their outputs are not kept (core_attn saves little "
-            "with flash attention, which has no s² term)"
+            f"selective recompute of {', '.join(modules)}: their outputs are not kept{why}"
         )
     if layout.recompute == "full":
         notes.append(
