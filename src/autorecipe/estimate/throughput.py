@@ -9,8 +9,10 @@ The model, per pipeline stage and microbatch (forward + backward):
   rate (the tensor cores wait for them; narrow heads pay most); element-wise work as HBM
   traffic; a host cost per layer (launches, MoE token-count syncs) that sets the pace only
   when it exceeds the layer's GPU time (the host otherwise runs ahead); logits on the last
-  stage; recompute re-runs the forward; PEFT skips base weight-grads (and counts its model
-  FLOPs without them, as Bridge does for LoRA).
+  stage; recompute re-runs the forward of what it checkpoints (full: whole layers, all or
+  the block method's first N of each model chunk, their collectives included; selective:
+  each of Megatron-Core's recompute_modules on its own); PEFT skips base weight-grads (and
+  counts its model FLOPs without them, as Bridge does for LoRA).
 - exposed communication: TP/SP all-gather + reduce-scatter, CP by its type (the ring's K/V
   exchange hidden behind attention where it can be, all-to-all and all-gather exposed), EP
   all-to-all (NVLink inside the domain, the network beyond it; overlapped only where the
