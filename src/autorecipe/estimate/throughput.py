@@ -370,7 +370,12 @@ def estimate_throughput(
         )
 
     per_layer = counts.total
-    t_dense_l = work.dense_gemm * mb_share / per_layer / (peak * eff_dense) * gemm_factor
+
+    def dense_time(flops: float) -> float:
+        """Seconds per layer and microbatch of `flops` (per token) dense GEMM work."""
+        return flops * mb_share / per_layer / (peak * eff_dense) * gemm_factor
+
+    t_dense_l = dense_time(work.dense_gemm)
     t_expert_l = work.expert_gemm * mb_share / per_layer / (peak * eff_expert) * gemm_factor
     full_core = work.attention_core - work.window_core
     t_attn_l = (
@@ -429,10 +434,6 @@ def estimate_throughput(
             + (t_tp_l + t_ep_l) / 2
         )
     elif layout.recompute == "selective":
-
-        def gemm_time(flops: float) -> float:
-            return flops * mb_share / per_layer / (peak * eff_dense) * gemm_factor
-
         # SwiGLU reads fc1's two halves and writes one: 3 values a routed token and channel
         expert_act = 3 * BF16_BYTES * k * (spec.moe_intermediate_size or 0) * n_tok / tp
         mla_share = counts.attention / per_layer if spec.is_mla else 0.0
@@ -440,9 +441,9 @@ def estimate_throughput(
         modules = set(["core_attn"] if listed is None else listed)
         forward = {
             "core_attn": t_attn_l / 3,
-            "mlp": gemm_time(work.mlp_gemm) * fwd,
-            "mla_up_proj": gemm_time(work.mla_up_gemm) * fwd,
-            "shared_experts": gemm_time(work.shared_gemm) * fwd,
+            "mlp": dense_time(work.mlp_gemm) * fwd,
+            "mla_up_proj": dense_time(work.mla_up_gemm) * fwd,
+            "shared_experts": dense_time(work.shared_gemm) * fwd,
             "moe_act": expert_act / hbm * moe_share,
             # Megatron's own norms (MLA's input norm, a MoE layer's pre-MLP norm; Transformer
             # Engine fuses the rest into the next linear): read and write h values a token
