@@ -110,7 +110,7 @@ def test_leave_one_model_out_error(rows):
 def test_bundled_parameters_are_what_the_calibration_script_fits(rows):
     calibrate = _calibrate()
     base = default_params().replace(**{n: v for n, (v, _) in calibrate.FIXED.items()})
-    fitted = calibrate.fit(rows, base)
+    fitted = calibrate.fit(rows, base, calibrate.cases(rows))
     for name in calibrate.FITTED:
         assert getattr(fitted, name) == pytest.approx(getattr(default_params(), name), rel=0.02), (
             name

@@ -169,18 +169,25 @@ def load_rows(path: str | Path) -> tuple[list[CalibrationRow], list[tuple[int, s
     return used, skipped
 
 
-def predict(row: CalibrationRow, params: ThroughputParams | None = None) -> float:
-    """Predicted tokens/s/GPU for the row's published setup."""
+def predict(
+    row: CalibrationRow,
+    params: ThroughputParams | None = None,
+    *,
+    layout: Layout | None = None,
+    knobs: Knobs | None = None,
+) -> float:
+    """Predicted tokens/s/GPU for the row's published setup, or for another `layout` of its
+    case run with `knobs`."""
     return estimate_throughput(
         row.spec,
-        row.layout,
+        layout or row.layout,
         row.gpu,
         seq_len=row.seq_len,
         precision=row.precision,
         mode=row.mode,
         world_size=row.world_size,
         params=params,
-        **(row.knobs or DEFAULT_KNOBS).speed_settings(),
+        **(knobs or row.knobs or DEFAULT_KNOBS).speed_settings(),
     ).tokens_per_sec_per_gpu
 
 
@@ -232,12 +239,35 @@ def _shape(layout: Layout) -> tuple:
     return (layout.tp, layout.pp, layout.vp or 1, layout.cp, layout.ep, layout.mbs)
 
 
-def _overlaps_only(knobs: Knobs | None) -> Knobs:
+def overlaps_only(knobs: Knobs | None) -> Knobs:
     """The row recipe's overlaps on the planner's default memory settings: layouts are
     ranked as `plan` ranks them for a user who names no recipe, run as NVIDIA ran them."""
     if knobs is None:
         return DEFAULT_KNOBS
     return replace(DEFAULT_KNOBS, **{name: getattr(knobs, name) for name in OVERLAP_KNOBS})
+
+
+def rival_layouts(row: CalibrationRow) -> list[Layout]:
+    """The layouts the planner enumerates for the row's case that fit, the published one
+    aside, to be run with `overlaps_only(row.knobs)` as `published_rank` runs them. Which
+    fit does not depend on the throughput parameters, so a calibration can enumerate once."""
+    from autorecipe.layout.search import enumerate_layouts
+
+    found = enumerate_layouts(
+        row.spec,
+        world_size=row.world_size,
+        gpu=row.gpu,
+        seq_len=row.seq_len,
+        mode=row.mode,
+        gbs=row.layout.gbs,
+        precision=row.precision,
+        knobs=overlaps_only(row.knobs),
+    )
+    return [
+        c.layout
+        for c in found
+        if c.memory and c.memory.fits and c.layout and _shape(c.layout) != _shape(row.layout)
+    ]
 
 
 def published_rank(row: CalibrationRow) -> PublishedRank:
@@ -254,7 +284,7 @@ def published_rank(row: CalibrationRow) -> PublishedRank:
         mode=row.mode,
         gbs=row.layout.gbs,
         precision=row.precision,
-        knobs=_overlaps_only(row.knobs),
+        knobs=overlaps_only(row.knobs),
     )
     ours = predict(row)
     others = [

@@ -298,6 +298,8 @@ def estimate_throughput(
 
     peak = peak_flops(gpu, precision)
     peak_bf16 = peak_flops(gpu, "bf16")
+    # What the GPU sustains, for timing; MFU stays a share of the spec-sheet peak.
+    rate, rate_bf16 = peak * p.peak_scale(gpu.key), peak_bf16 * p.peak_scale(gpu.key)
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
     assumptions = links.assumptions  # grows while the links are used below
@@ -359,7 +361,7 @@ def estimate_throughput(
             f"{gpu.key} has no published exponential-unit rate: softmax assumes Hopper's "
             f"{ASSUMED_FLOPS_PER_EXP:g} bf16 FLOPs per exponential (give exp= to replace it)"
         )
-    exp_rate = peak_bf16 / flops_per_exp
+    exp_rate = rate_bf16 / flops_per_exp
     # PEFT: base weights are frozen, so their weight-gradient GEMMs (1/3 of the work) do not run.
     gemm_factor = 2.0 / 3.0 if mode == "peft" else 1.0
     if mode == "peft":
@@ -373,13 +375,13 @@ def estimate_throughput(
 
     def dense_time(flops: float) -> float:
         """Seconds per layer and microbatch of `flops` (per token) dense GEMM work."""
-        return flops * mb_share / per_layer / (peak * eff_dense) * gemm_factor
+        return flops * mb_share / per_layer / (rate * eff_dense) * gemm_factor
 
     t_dense_l = dense_time(work.dense_gemm)
-    t_expert_l = work.expert_gemm * mb_share / per_layer / (peak * eff_expert) * gemm_factor
+    t_expert_l = work.expert_gemm * mb_share / per_layer / (rate * eff_expert) * gemm_factor
     full_core = work.attention_core - work.window_core
     t_attn_l = (
-        (full_core / eff_attn + work.window_core / eff_window) * mb_share / per_layer / peak_bf16
+        (full_core / eff_attn + work.window_core / eff_window) * mb_share / per_layer / rate_bf16
     )
     # Softmax exponentials run on the special-function units between attention's two GEMMs,
     # whose tensor cores wait: they cost most where heads are narrow and tensor cores fast.
@@ -387,7 +389,7 @@ def estimate_throughput(
     t_attn_l += p.attn_exps_per_score * scores * mb_share / per_layer / exp_rate
     # Mamba's scan and DeltaNet's recurrence run as chunked attention-like kernels in bf16,
     # not as GEMMs.
-    t_attn_l += work.scan * mb_share / per_layer / (peak_bf16 * p.attn_eff)
+    t_attn_l += work.scan * mb_share / per_layer / (rate_bf16 * p.attn_eff)
     moe_share = counts.moe / per_layer
     k = spec.num_experts_per_tok or 0
     elem_bytes_l = p.elementwise_bytes * n_tok / sp_split * h * (1 + k * moe_share)
@@ -395,7 +397,7 @@ def estimate_throughput(
     t_ovh_l = p.layer_overhead_s * (1 - moe_share) + p.moe_layer_overhead_s * moe_share
     # The host queues kernels ahead of the GPU; it only sets the pace when it is the slower.
     t_layer = max(t_dense_l + t_expert_l + t_attn_l + t_elem_l, t_ovh_l)
-    t_logits = work.logits * layout.mbs * seq_len / (tp * cp) / (peak * eff_dense) * gemm_factor
+    t_logits = work.logits * layout.mbs * seq_len / (tp * cp) / (rate * eff_dense) * gemm_factor
 
     # Communication per layer per microbatch.
     tp_exposed = p.tp_exposed if ov["tp_comm_overlap"] else 1.0

@@ -13,6 +13,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+# GPU catalog key -> its ThroughputParams.peak_scale_* field
+PEAK_SCALE_OF = {
+    "B200": "peak_scale_b200",
+    "B300": "peak_scale_b300",
+    "GB200-NVL72": "peak_scale_gb200",
+    "GB300-NVL72": "peak_scale_gb300",
+}
+
 
 @dataclass(frozen=True)
 class ThroughputParams:
@@ -60,6 +68,18 @@ class ThroughputParams:
     param_gather_bytes: float
     # HBM bytes read+written per local optimizer-state element in the Adam step.
     optimizer_bytes_per_param: float
+    # Tensor throughput a GPU sustains in training relative to its spec-sheet peak, as a
+    # multiple of H100 SXM's (on which the efficiencies above are anchored): the sheets give
+    # GB200 and GB300 the same dense peaks, yet every layout both published runs faster on
+    # GB300. A GPU without a measured run keeps 1 (PEAK_SCALE_OF says which field is whose).
+    peak_scale_b200: float
+    peak_scale_b300: float
+    peak_scale_gb200: float
+    peak_scale_gb300: float
+
+    def peak_scale(self, gpu_key: str) -> float:
+        name = PEAK_SCALE_OF.get(gpu_key)
+        return getattr(self, name) if name else 1.0
 
     @classmethod
     def names(cls) -> list[str]:
