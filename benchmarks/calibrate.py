@@ -33,7 +33,12 @@ from autorecipe.estimate.calibration import (
     rival_layouts,
 )
 from autorecipe.estimate.published import calibration_rows
-from autorecipe.estimate.throughput_params import ThroughputParams, default_params, params_document
+from autorecipe.estimate.throughput_params import (
+    PEAK_SCALE_OF,
+    ThroughputParams,
+    default_params,
+    params_document,
+)
 from autorecipe.layout.schema import Layout
 
 REPO = Path(__file__).resolve().parent.parent
@@ -264,7 +269,12 @@ def leave_one_out(
     for name in sorted({group(r) for r in rows}):
         held = [r for r in rows if group(r) == name]
         training = [c for c in case_list or [] if group(c.row) != name]
-        fitted = fit([r for r in rows if group(r) != name], base, training, ftol=ftol, rounds=1)
+        kept = [r for r in rows if group(r) != name]
+        fitted = fit(kept, base, training, ftol=ftol, rounds=1)
+        # A GPU with no training row is what the product meets as an unseen GPU: scale 1
+        # (its value in `base` was fitted on the rows held out).
+        seen = {r.gpu.key for r in kept}
+        fitted = fitted.replace(**{f: 1.0 for g, f in PEAK_SCALE_OF.items() if g not in seen})
         errors = log_errors(held, fitted)
         per_group[name] = _summary(errors)
         all_errors += errors

@@ -122,6 +122,6 @@ def test_gpu_without_hbm_bandwidth_says_what_it_assumed():
     assumed = estimate_throughput(spec, layout, bare, **kw)
     told = estimate_throughput(spec, layout, with_hbm, **kw)
     assert any("no published HBM bandwidth" in a for a in assumed.assumptions)
-    assert told.assumptions == []
+    assert not any("HBM" in a for a in told.assumptions)
     # the faster HBM it was told about makes element-wise and optimizer work faster
     assert told.step_time_s < assumed.step_time_s

@@ -33,7 +33,11 @@ from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
-from autorecipe.estimate.throughput_params import ThroughputParams, default_params
+from autorecipe.estimate.throughput_params import (
+    CALIBRATED_GPUS,
+    ThroughputParams,
+    default_params,
+)
 from autorecipe.estimate.work import token_work
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Throughput
@@ -303,6 +307,11 @@ def estimate_throughput(
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
     assumptions = links.assumptions  # grows while the links are used below
+    if gpu.key not in CALIBRATED_GPUS:
+        assumptions.append(
+            f"no published run on {gpu.key} is among the calibration's: its speed assumes it "
+            "sustains the same share of its data-sheet peaks as an H100 does"
+        )
     if gpu.hbm_bandwidth_tb_s:
         hbm = gpu.hbm_bandwidth_tb_s * 1e12
     else:

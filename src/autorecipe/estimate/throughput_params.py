@@ -20,6 +20,9 @@ PEAK_SCALE_OF = {
     "GB200-NVL72": "peak_scale_gb200",
     "GB300-NVL72": "peak_scale_gb300",
 }
+# The GPUs perf-calibration.csv has runs on: H100 SXM anchors the efficiencies, the others
+# have their own scale. Any other GPU is estimated as if it were as efficient as an H100.
+CALIBRATED_GPUS = frozenset({"H100-SXM", *PEAK_SCALE_OF})
 
 
 @dataclass(frozen=True)
