@@ -603,3 +603,21 @@ def test_a_gpu_without_calibration_runs_says_so(llama8b, h100):
     assert "no published run on H200" in said(resolve_gpu("H200"))
     assert "no published run" not in said(h100)
     assert "no published run" not in said(resolve_gpu("B200"))
+
+
+def test_recommend_text_says_what_its_speed_estimate_assumed():
+    # An H200 has no calibration run and EP16 crosses two 8-GPU nodes: both caveats reach
+    # the text answer, not only --json; on the H100 it was tuned for, EP16 still crosses nodes.
+    from cli_entry import run_cli
+
+    h200 = run_cli(
+        "recommend", "-m", "qwen3-30b-a3b", "--mode", "pretrain", "-n", "16", "-g", "h200"
+    )
+    assert h200.returncode == 0, h200.stderr
+    text = " ".join(h200.stdout.split())
+    assert "speed caveat: no published run on H200" in text
+    assert "speed caveat: the expert all-to-all spans 2 NVLink domains" in text
+    h100 = run_cli(
+        "recommend", "-m", "qwen3-30b-a3b", "--mode", "pretrain", "-n", "16", "-g", "h100"
+    )
+    assert "no published run" not in h100.stdout

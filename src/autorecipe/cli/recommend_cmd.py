@@ -166,6 +166,8 @@ def render(answer: Recommendation) -> None:
         head.append(
             f"speed (estimate): {thr.tokens_per_sec_per_gpu:,.0f} tokens/s/GPU, MFU {thr.mfu:.0%}"
         )
+        # what the speed estimate had to assume (an uncalibrated GPU, EP across domains)
+        head += [f"speed caveat: {note}" for note in thr.assumptions]
     if thr and thr.training_time_s is not None:
         from autorecipe.estimate.tokens import duration_text
 
