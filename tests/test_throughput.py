@@ -605,7 +605,7 @@ def test_a_gpu_without_calibration_runs_says_so(llama8b, h100):
     assert "no published run" not in said(resolve_gpu("B200"))
 
 
-def test_recommend_text_says_what_its_speed_estimate_assumed():
+def test_text_answers_say_what_their_speed_estimates_assumed():
     # An H200 has no calibration run and EP16 crosses two 8-GPU nodes: both caveats reach
     # the text answer, not only --json; on the H100 it was tuned for, EP16 still crosses nodes.
     from cli_entry import run_cli
@@ -621,3 +621,6 @@ def test_recommend_text_says_what_its_speed_estimate_assumed():
         "recommend", "-m", "qwen3-30b-a3b", "--mode", "pretrain", "-n", "16", "-g", "h100"
     )
     assert "no published run" not in h100.stdout
+    # plan: a caveat every row shares is said once under the table
+    plan = run_cli("plan", "-m", "qwen3-30b-a3b", "-n", "16", "-g", "h200")
+    assert " ".join(plan.stdout.split()).count("speed caveat: no published run on H200") == 1

@@ -168,6 +168,12 @@ def register(app: typer.Typer) -> None:
                 f"multiple of MBS×DP per layout ({', '.join(map(str, gbs_seen))}); pass -gb "
                 "to compare layouts at one GBS."
             )
+        # a speed caveat every row shares (an uncalibrated GPU) is said once, under the table
+        shared = [
+            set(c.throughput.assumptions) if c.throughput else set() for c in result.candidates
+        ]
+        for note in sorted(set.intersection(*shared) if shared else set()):
+            out.print(f"speed caveat: {note}")
         if not result.fits:
             out.print(f"[bold red]Nothing fits.[/] {result.candidates[0].findings[0].message}")
             for line in result.advice:
