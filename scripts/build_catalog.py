@@ -327,6 +327,29 @@ CORRECTIONS: list[tuple[str, str, object, str]] = [
         "context_length_published '131,072 (MB docs)' looks like GLM-4.5-Air's",
     ),
     (
+        "stepfun-ai/Step-3.7-Flash",
+        "max_position_embeddings",
+        262144,
+        "vendor model card: github.com/stepfun-ai/Step-3.7-Flash@4e02920dff340936a74032554f162c8c8386c7b0"
+        ":README.md (1. Introduction: 'Step 3.7 Flash supports a 256k context window' = 262144 tokens)",
+    ),
+    (
+        "google/gemma-4-E4B-it",
+        "max_position_embeddings",
+        131072,
+        "vendor docs: ai.google.dev/gemma/docs/core, Gemma 4 capabilities, the same sentence as the "
+        "huggingface.co/google/gemma-4-E4B-it card ('The small models feature a 128K context window, "
+        "while the medium models support 256K'; small = E2B/E4B) = 131072 tokens",
+    ),
+    (
+        "google/gemma-4-26B-A4B-it",
+        "max_position_embeddings",
+        262144,
+        "vendor docs: ai.google.dev/gemma/docs/core, Gemma 4 capabilities, the same sentence as the "
+        "huggingface.co/google/gemma-4-26B-A4B-it card ('The small models feature a 128K context "
+        "window, while the medium models support 256K'; medium = 26B A4B and 31B) = 262144 tokens",
+    ),
+    (
         "google/gemma-4-E4B-it",
         "tie_word_embeddings",
         True,

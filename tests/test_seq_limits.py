@@ -117,6 +117,9 @@ _VENDOR_LIMITS = {
     "mistralai/Ministral-3-14B-Instruct-2512": 262144,  # card: 256k context window
     "nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16": 131072,  # card: input + output 128K
     "LGAI-EXAONE/EXAONE-4.5-33B": 262144,  # EXAONE-4.5 README: 256K, --max-model-len 262144
+    "stepfun-ai/Step-3.7-Flash": 262144,  # Step-3.7-Flash README: 256k context window
+    "google/gemma-4-E4B-it": 131072,  # Gemma 4 docs/card: small models 128K
+    "google/gemma-4-26B-A4B-it": 262144,  # Gemma 4 docs/card: medium models 256K
 }
 # ... and from a dump of the checkpoint's own config.json
 _CONFIG_LIMITS = {"zai-org/GLM-4.5V": 65536}  # text_config.max_position_embeddings
