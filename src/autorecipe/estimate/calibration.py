@@ -22,6 +22,7 @@ from autorecipe.estimate.memory import DEFAULT_KNOBS, OVERLAP_KNOBS, Knobs
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.estimate.throughput_params import ThroughputParams
 from autorecipe.layout.schema import Layout
+from autorecipe.result import Candidate
 
 # CSV model_key -> catalog Hugging Face id; None: not in the catalog (row skipped, reason given).
 MODEL_KEYS: dict[str, str | None] = {
@@ -247,10 +248,9 @@ def overlaps_only(knobs: Knobs | None) -> Knobs:
     return replace(DEFAULT_KNOBS, **{name: getattr(knobs, name) for name in OVERLAP_KNOBS})
 
 
-def rival_layouts(row: CalibrationRow) -> list[Layout]:
-    """The layouts the planner enumerates for the row's case that fit, the published one
-    aside, to be run with `overlaps_only(row.knobs)` as `published_rank` runs them. Which
-    fit does not depend on the throughput parameters, so a calibration can enumerate once."""
+def _rivals(row: CalibrationRow) -> list[Candidate]:
+    """The candidates the planner enumerates for the row's case that fit, the published
+    layout aside, run with `overlaps_only(row.knobs)`."""
     from autorecipe.layout.search import enumerate_layouts
 
     found = enumerate_layouts(
@@ -264,35 +264,30 @@ def rival_layouts(row: CalibrationRow) -> list[Layout]:
         knobs=overlaps_only(row.knobs),
     )
     return [
-        c.layout
+        c
         for c in found
         if c.memory and c.memory.fits and c.layout and _shape(c.layout) != _shape(row.layout)
     ]
+
+
+def rival_layouts(row: CalibrationRow) -> list[Layout]:
+    """The layouts `published_rank` ranks the published one against. Which fit does not
+    depend on the throughput parameters, so a calibration can enumerate them once."""
+    return [c.layout for c in _rivals(row) if c.layout]
 
 
 def published_rank(row: CalibrationRow) -> PublishedRank:
     """Where the published layout lands among the layouts the planner enumerates for its
     case, ordered as the planner orders them (`rank_key`: speed in tie bands, then the seed's
     preferences; memory peaks aside, which a published layout we did not enumerate lacks)."""
-    from autorecipe.layout.search import enumerate_layouts, seed_key, speed_band
+    from autorecipe.layout.search import seed_key, speed_band
 
-    found = enumerate_layouts(
-        row.spec,
-        world_size=row.world_size,
-        gpu=row.gpu,
-        seq_len=row.seq_len,
-        mode=row.mode,
-        gbs=row.layout.gbs,
-        precision=row.precision,
-        knobs=overlaps_only(row.knobs),
-    )
     ours = predict(row)
     others = [
         ((speed_band(c.throughput.tokens_per_sec_per_gpu), *seed_key(c.layout, 0.0)[:-1]), c)
-        for c in found
-        if c.memory and c.memory.fits and c.throughput and c.layout
-        and _shape(c.layout) != _shape(row.layout)
-    ]  # fmt: skip
+        for c in _rivals(row)
+        if c.throughput and c.layout
+    ]
     published = (speed_band(ours), *seed_key(row.layout, 0.0)[:-1])
     top3 = sorted(others, key=lambda item: item[0])[:3]
     return PublishedRank(
