@@ -278,6 +278,7 @@ def leave_one_out(
         fitted = fitted.replace(**{f: 1.0 for g, f in PEAK_SCALE_OF.items() if g not in seen})
         errors = log_errors(held, fitted)
         per_group[name] = _summary(errors)
+        print(f"  without {name}: median {per_group[name]['median_abs_error']:.1%}", flush=True)
         all_errors += errors
     return per_group, all_errors
 
