@@ -624,3 +624,32 @@ def test_text_answers_say_what_their_speed_estimates_assumed():
     # plan: a caveat every row shares is said once under the table
     plan = run_cli("plan", "-m", "qwen3-30b-a3b", "-n", "16", "-g", "h200")
     assert " ".join(plan.stdout.split()).count("speed caveat: no published run on H200") == 1
+
+
+def test_the_ranking_term_charges_only_rivals_predicted_faster_than_the_published_layout(rows):
+    # L107 (Qwen3-235B, 256 H100s, FP8): some of its shortlisted rivals are predicted faster
+    # than NVIDIA's layout (the strict xfail in test_throughput_ranking.py), so the case adds
+    # positive residuals, each exactly the log of how much faster; a case whose published
+    # layout we predict fastest adds zeros.
+    calibrate = _calibrate()
+    from autorecipe.estimate.calibration import overlaps_only
+
+    row = next(r for r in rows if r.line == 107)
+    case = calibrate.Case(row, tuple(calibrate.rival_layouts(row)))
+    ((_, layouts),) = calibrate.shortlist([case], default_params())
+    assert len(layouts) == calibrate.RIVALS
+    extra = calibrate.residuals([], [(case, layouts)], default_params())
+    published = predict(row)
+    speeds = [predict(row, layout=lay, knobs=overlaps_only(row.knobs)) for lay in layouts]
+    assert speeds == sorted(speeds, reverse=True)  # the shortlist is the fastest first
+    assert extra == pytest.approx(
+        [calibrate.RANK_WEIGHT * max(0.0, math.log(s / published)) for s in speeds]
+    )
+    assert extra[0] == pytest.approx(math.log(1.12), abs=0.01)  # +12%: the over-claim
+    # Llama 3 8B on 8 B200s (L61): NVIDIA's layout is the one we predict fastest: no charge
+    best = next(r for r in rows if r.line == 61)
+    case = calibrate.Case(best, tuple(calibrate.rival_layouts(best)))
+    assert (
+        calibrate.residuals([], calibrate.shortlist([case], default_params()), default_params())
+        == [0.0] * calibrate.RIVALS
+    )
