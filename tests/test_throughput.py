@@ -653,3 +653,37 @@ def test_the_ranking_term_charges_only_rivals_predicted_faster_than_the_publishe
         calibrate.residuals([], calibrate.shortlist([case], default_params()), default_params())
         == [0.0] * calibrate.RIVALS
     )
+
+
+def test_rows_of_models_and_gpus_the_table_did_not_name_before_are_read_or_refused(tmp_path):
+    # Newer tables name models and GPUs beyond MODEL_KEYS / GPU_KEYS: such a row is read
+    # when the catalog resolves it, else skipped with the reason, never a KeyError.
+    import csv
+
+    with open(CSV, newline="") as f:
+        reader = csv.DictReader(f)
+        header, first = reader.fieldnames, next(reader)
+    assert header is not None
+    variants = [
+        {"model": "Qwen3-Next-80B-A3B (dropless)", "model_key": "qwen3_next_80b_a3b"},
+        {"gpu_type": "h200"},
+        {"model_key": "no_such_model_9t", "model": "No Such Model 9T"},
+        {"gpu_type": "tpu_v5"},
+        {"task": "dpo"},
+    ]
+    path = tmp_path / "newer.csv"
+    with open(path, "w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=header)
+        out.writeheader()
+        for change in variants:
+            out.writerow({**first, **change})
+    used, skipped = load_rows(path)
+    assert [r.spec.hf_id for r in used] == [
+        "Qwen/Qwen3-Next-80B-A3B-Instruct",
+        resolve_model(first["model_key"]).hf_id,
+    ]
+    assert used[1].gpu.key == "H200"
+    reasons = dict(skipped)
+    assert "no_such_model_9t is not in the model catalog" in reasons[4]
+    assert "'tpu_v5' is not in the GPU catalog" in reasons[5]
+    assert "task 'dpo'" in reasons[6]

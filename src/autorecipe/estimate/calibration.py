@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from pathlib import Path
 from autorecipe.catalog.gpus import resolve_gpu
 from autorecipe.catalog.models import resolve_model
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
+from autorecipe.errors import UserError
 from autorecipe.estimate.memory import DEFAULT_KNOBS, OVERLAP_KNOBS, Knobs
 from autorecipe.estimate.throughput import estimate_throughput
 from autorecipe.estimate.throughput_params import ThroughputParams
@@ -105,16 +107,39 @@ def _int(text: str, default: int | None = None) -> int | None:
     return int(float(text)) if text else default
 
 
+def _catalog_id(key: str, name: str) -> str | None:
+    """A model the table names that MODEL_KEYS does not map: the catalog model its key or
+    its name (less a "(tokendrop)"-style note) resolves to, if exactly one."""
+    for text in (key, re.sub(r"\s*\(.*?\)", "", name).strip()):
+        if not text:
+            continue
+        try:
+            return resolve_model(text).hf_id
+        except UserError:
+            continue
+    return None
+
+
+def _gpu(gpu_type: str) -> GPUSpec | None:
+    try:
+        return resolve_gpu(GPU_KEYS.get(gpu_type, gpu_type))
+    except UserError:
+        return None
+
+
 def _row(line: int, raw: dict[str, str]) -> CalibrationRow | str:
     """A usable row, or the reason it is not usable."""
     if not raw["tokens_per_sec_per_gpu"].strip():
         return "no tokens/s/GPU published"
     key = raw["model_key"]
-    if key not in MODEL_KEYS:
-        return f"model_key {key!r} has no mapping"
-    hf_id = MODEL_KEYS[key]
+    hf_id = MODEL_KEYS[key] if key in MODEL_KEYS else _catalog_id(key, raw.get("model", ""))
     if hf_id is None:
         return f"{key} is not in the model catalog"
+    gpu = _gpu(raw["gpu_type"])
+    if gpu is None:
+        return f"GPU type {raw['gpu_type']!r} is not in the GPU catalog"
+    if raw["task"] not in TASKS:
+        return f"task {raw['task']!r} is not one of {', '.join(TASKS)}"
     precision = PRECISIONS.get(raw["precision"].strip())
     if precision is None:
         return f"precision {raw['precision']!r} not stated or not modelled"
@@ -145,7 +170,7 @@ def _row(line: int, raw: dict[str, str]) -> CalibrationRow | str:
         model_key=key,
         gpu_type=raw["gpu_type"],
         spec=resolve_model(hf_id),
-        gpu=resolve_gpu(GPU_KEYS[raw["gpu_type"]]),
+        gpu=gpu,
         layout=layout,
         seq_len=int(raw["seq_len"]),
         precision=precision,

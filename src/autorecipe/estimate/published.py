@@ -63,9 +63,8 @@ def named_recipe(row: CalibrationRow, index: Any) -> Any | None:
         >>> named_recipe(row, load_index("0.6.2")).name
         'llama3_8b_pretrain_8gpu_h100_fp8cs_config'
     """
-    prefix = RECIPE_PREFIX.get(row.model_key)
-    if prefix is None:
-        return None
+    # a model the table names beyond RECIPE_PREFIX: recipes are named after the same key
+    prefix = RECIPE_PREFIX.get(row.model_key, row.model_key)
     by_name = {r.name: r for r in index.recipes if r.kind == "benchmark"}
     for token in PRECISION_TOKENS.get(row.precision, ()):
         name = f"{prefix}_{row.mode}_{row.world_size}gpu_{row.gpu_type}_{token}_config"
