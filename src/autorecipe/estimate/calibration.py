@@ -38,14 +38,14 @@ MODEL_KEYS: dict[str, str | None] = {
     "qwen3_235b_a22b": "Qwen/Qwen3-235B-A22B",
     "gpt_oss_120b": "openai/gpt-oss-120b",
     "nemotron_3_nano": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
-    "llama2_13b": None,
-    "llama2_70b": None,
+    "nemotron_340b": "nvidia/Nemotron-4-340B-Base",
+    "llama2_70b": "meta-llama/Llama-2-70b-hf",
+    "llama2_13b": "meta-llama/Llama-2-13b-hf",
     "gpt3_5b": None,
     "gpt3_20b": None,
     "gpt3_175b": None,
     "nemotron_8b": None,
     "nemotron_22b": None,
-    "nemotron_340b": None,
     "wan_2.1_14b": None,
 }
 GPU_KEYS = {"h100": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}

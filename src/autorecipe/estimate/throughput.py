@@ -478,7 +478,13 @@ def estimate_throughput(
     t_pp = 0.0
     if pp > 1:
         pp_bytes = 2 * vp * n_tok / sp_split * h * BF16_BYTES
-        t_pp = pp_bytes / links.group(2, tp * cp * dp) * p.pp_p2p_exposed
+        # Stages are Megatron's outermost dimension, so a pipeline over more GPUs than one
+        # NVLink domain hands activations across the network at one boundary at least, and
+        # every microbatch passes every boundary: the slowest link sets the pace.
+        stride = tp * cp * dp if world_size <= links.domain else links.domain
+        t_p2p = pp_bytes / links.group(2, stride)
+        # Overlapped with the stage's compute (Megatron's overlap_p2p_comm), never beyond it.
+        t_pp = max(p.pp_p2p_exposed * t_p2p, t_p2p - stage_times[slowest])
     t_mb = stage_times[slowest] + t_pp
     bubble = (pp - 1) / vp * t_mb
 
