@@ -36,7 +36,10 @@ KNOWN_OUTLIERS = {
     108: "Qwen3-30B 8xB200 MBS1 26.02 (9691): as line 74",
     104: "Qwen3-235B 256xB300 (2691) is 30% slower than the same layout on B200 (3805)",
     140: "Qwen3-235B 256xB300 (2644): as line 104",
-    71: "Qwen3-235B 256xGB300 BF16 (6131; -39.8% now, on the edge): only 7% below its MXFP8 run (6583); the other BF16 "
+    39: "gpt-oss 64xB200 BF16 EP8 MBS4 25.11 (8213): the same layout at GBS 1280 measured 13722 "
+    "in 26.02.01 (L117, predicted within 1%); the smaller GBS's exposed DP traffic explains 1.18x "
+    "of that 1.67x",
+    71: "Qwen3-235B 256xGB300 BF16 (6131; -39.7% now, on the edge): only 7% below its MXFP8 run (6583); the other BF16 "
     "MoE runs on GB200/GB300 (DeepSeek-V3 L36, Qwen3-235B L69) are under-predicted by 30-37% "
     "too, while the dense FP8 runs that fix the GEMM efficiency are not",
 }
@@ -519,7 +522,11 @@ def test_recommend_estimates_with_the_recipes_own_overlaps():
         seq_len=rec.seq_length,
         precision="bf16", mode="sft", world_size=16,
     )  # fmt: skip
-    assert rec.throughput.breakdown["tp_comm"] > 2 * plain.breakdown["tp_comm"]
+    # the performance-recipe default hides all but tp_exposed of it; the recipe hides none
+    assert rec.throughput.breakdown["tp_comm"] == pytest.approx(
+        plain.breakdown["tp_comm"] / default_params().tp_exposed
+    )
+    assert default_params().tp_exposed < 0.9
 
 
 def test_an_expert_all_to_all_across_nvlink_domains_is_called_the_least_certain_part():
@@ -627,12 +634,12 @@ def test_text_answers_say_what_their_speed_estimates_assumed():
 
 
 def test_the_ranking_term_charges_only_rivals_predicted_faster_than_the_published_layout(rows):
-    # L107 (Qwen3-235B, 256 H100s, FP8): some of its shortlisted rivals are predicted faster
-    # than NVIDIA's layout (the strict xfail in test_throughput_ranking.py), so the case adds
+    # L107 (Qwen3-235B, 256 H100s, FP8): all its shortlisted rivals are predicted faster than
+    # NVIDIA's layout (the fastest by 9.6%, just inside the over-claim bound), so the case adds
     # positive residuals, each exactly the log of how much faster; a case whose published
     # layout we predict fastest adds zeros.
     calibrate = _calibrate()
-    from autorecipe.estimate.calibration import overlaps_only
+    from autorecipe.estimate.calibration import overlaps_only, published_rank
 
     row = next(r for r in rows if r.line == 107)
     case = calibrate.Case(row, tuple(calibrate.rival_layouts(row)))
@@ -645,7 +652,11 @@ def test_the_ranking_term_charges_only_rivals_predicted_faster_than_the_publishe
     assert extra == pytest.approx(
         [calibrate.RANK_WEIGHT * max(0.0, math.log(s / published)) for s in speeds]
     )
-    assert extra[0] == pytest.approx(math.log(1.12), abs=0.01)  # +12%: the over-claim
+    # the fastest rival is the one the over-claim check measures (+9.6%)
+    ranked = published_rank(row)
+    assert extra[0] == pytest.approx(
+        calibrate.RANK_WEIGHT * math.log(ranked.best_top3 / ranked.predicted)
+    )
     # Llama 3 8B on 8 B200s (L61): NVIDIA's layout is the one we predict fastest: no charge
     best = next(r for r in rows if r.line == 61)
     case = calibrate.Case(best, tuple(calibrate.rival_layouts(best)))

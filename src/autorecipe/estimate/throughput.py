@@ -310,7 +310,8 @@ def estimate_throughput(
     if gpu.key not in CALIBRATED_GPUS:
         assumptions.append(
             f"no published run on {gpu.key} is among the calibration's: its speed assumes it "
-            "sustains the same share of its data-sheet peaks as an H100 does"
+            "sustains the share of its data-sheet peaks that the calibrated GPUs (H100, B200, "
+            "B300, GB200, GB300) sustain on average"
         )
     if gpu.hbm_bandwidth_tb_s:
         hbm = gpu.hbm_bandwidth_tb_s * 1e12

@@ -15,14 +15,16 @@ from typing import Any
 
 # GPU catalog key -> its ThroughputParams.peak_scale_* field
 PEAK_SCALE_OF = {
+    "H100-SXM": "peak_scale_h100",
     "B200": "peak_scale_b200",
     "B300": "peak_scale_b300",
     "GB200-NVL72": "peak_scale_gb200",
     "GB300-NVL72": "peak_scale_gb300",
 }
-# The GPUs perf-calibration.csv has runs on: H100 SXM anchors the efficiencies, the others
-# have their own scale. Any other GPU is estimated as if it were as efficient as an H100.
-CALIBRATED_GPUS = frozenset({"H100-SXM", *PEAK_SCALE_OF})
+# The GPUs perf-calibration.csv has runs on, each with its own scale. Any other GPU is
+# estimated at scale 1: the calibration holds the scales' geometric mean at 1, so that is the
+# share of its data-sheet peaks an average calibrated GPU sustains.
+CALIBRATED_GPUS = frozenset(PEAK_SCALE_OF)
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,10 @@ class ThroughputParams:
     # HBM bytes read+written per local optimizer-state element in the Adam step.
     optimizer_bytes_per_param: float
     # Tensor throughput a GPU sustains in training relative to its spec-sheet peak, as a
-    # multiple of H100 SXM's (on which the efficiencies above are anchored): the sheets give
-    # GB200 and GB300 the same dense peaks, yet every layout both published runs faster on
-    # GB300. A GPU without a measured run keeps 1 (PEAK_SCALE_OF says which field is whose).
+    # multiple of the calibrated GPUs' average (their geometric mean is held at 1): the sheets
+    # give GB200 and GB300 the same dense peaks, yet every layout both published runs faster
+    # on GB300. A GPU without a measured run keeps 1 (PEAK_SCALE_OF says which field is whose).
+    peak_scale_h100: float
     peak_scale_b200: float
     peak_scale_b300: float
     peak_scale_gb200: float
