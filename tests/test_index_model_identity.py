@@ -67,3 +67,17 @@ def test_nemotron_h_recipes_are_found_for_their_model():
     assert answer.benchmark.recipe.name == "nemotronh_56b_pretrain_64gpu_h100_fp8cs_config"
     nano = api.recommend(NANO, "pretrain", 8, "b200")
     assert nano.benchmark.recipe.name == "nemotron_3_nano_pretrain_8gpu_b200_bf16_config"
+
+
+def test_a_shape_shared_across_families_is_no_match():
+    # Wan 2.1 14B's diffusion transformer (perf_recipes/wan) sets Llama 2 13B's layer count,
+    # widths and heads; the recipe's name shares no family word with the checkpoint's.
+    wan = {
+        "model.num_layers": 40,
+        "model.hidden_size": 5120,
+        "model.ffn_hidden_size": 13824,
+        "model.num_attention_heads": 40,
+    }
+    assert infer_hf_model_id(wan, "wan_14b_pretrain_32gpu_h100_bf16_config") is None
+    found = infer_hf_model_id(wan, "llama2_13b_pretrain_config")
+    assert found is not None and found[0] == "meta-llama/Llama-2-13b-hf"

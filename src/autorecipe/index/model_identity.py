@@ -9,8 +9,8 @@ model is identified by comparing the two:
 
 - the recipe's tokenizer (`tokenizer.tokenizer_model`) names a catalog model whose shape
   agrees with every shape field the provider sets; or
-- exactly one catalog model has that shape, or exactly one of those that do is named by
-  the recipe's own name (a language model and its vision-language sibling share a shape:
+- exactly one catalog model has that shape and shares a family word with the recipe's
+  name, or exactly one of those that do is named by the recipe's own name (a language model and its vision-language sibling share a shape:
   `nemotron_nano_12b_v2_pretrain_config` is Nemotron-Nano-12B-v2, not its VL checkpoint).
 
 Identified only when the provider sets at least `MIN_SHARED` of the compared fields (layer
@@ -65,6 +65,23 @@ def _named_by(recipe_name: str, hf_id: str) -> bool:
     return _words(name) - RELEASE_WORDS - _words(org) <= _words(recipe_name)
 
 
+def _same_family(recipe_name: str, hf_id: str) -> bool:
+    """The recipe's name shares a family word with the checkpoint's ("nemotronh" and
+    "Nemotron-H", "gemma3" and "gemma-3"), so a shape shared across families is no match:
+    Wan 2.1 14B's diffusion transformer has Llama 2 13B's layers, widths and heads. A caller
+    without a recipe name is not checked."""
+    if not recipe_name:
+        return True
+    name = hf_id.rpartition("/")[2]
+    theirs = {
+        w
+        for w in _words(name) - RELEASE_WORDS
+        if len(w) >= 3 and not re.fullmatch(r"[av]?[0-9.]+[bmk]?", w)
+    }
+    ours = {w for w in _words(recipe_name) if len(w) >= 3}
+    return any(o.startswith(t) or t.startswith(o) for t in theirs for o in ours)
+
+
 def infer_hf_model_id(fields: dict[str, Any], recipe_name: str = "") -> tuple[str, str, str] | None:
     """(Hugging Face id, the field it rests on, how it was identified) for a recipe whose
     provider names no checkpoint, or None when its shape does not single out one catalog
@@ -80,7 +97,7 @@ def infer_hf_model_id(fields: dict[str, Any], recipe_name: str = "") -> tuple[st
         how = f"the tokenizer names it and the provider's {shape} match its config"
         return tokenizer, "tokenizer.tokenizer_model", f"model {tokenizer}: {how}"
     matches = [hf_id for hf_id, entry in entries.items() if _agrees(fields, entry)]
-    if len(matches) == 1:
+    if len(matches) == 1 and _same_family(recipe_name, matches[0]):
         how = f"the only catalog model with the provider's {shape}"
         return matches[0], "model.num_layers", f"model {matches[0]}: {how}"
     named = [hf_id for hf_id in matches if _named_by(recipe_name, hf_id)]
