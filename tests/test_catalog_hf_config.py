@@ -39,6 +39,9 @@ FAMILIES = {
     "qwen3-vl-30b-a3b.json": "Qwen/Qwen3-VL-30B-A3B-Instruct",
     "qwen3.5-35b-a3b.json": "Qwen/Qwen3.5-35B-A3B",
     "ministral-3-3b.json": "mistralai/Ministral-3-3B-Instruct-2512",
+    # transformers' NemotronConfig names (relu2, norm_eps, partial_rotary_factor), with the
+    # dims of NVIDIA's Nemotron4ModelProvider340B as the catalog entry cites them
+    "nemotron-4-340b.json": "nvidia/Nemotron-4-340B-Base",
 }
 
 STRUCTURE = (
@@ -167,3 +170,10 @@ def test_layers_block_type_list_becomes_a_pattern(tmp_path):
 def test_read_config_rejects_a_json_list(tmp_path):
     with pytest.raises(UserError, match="one JSON object"):
         read_config(_write(tmp_path, "[1, 2]"))
+
+
+def test_a_nemotron_4_config_is_read_as_nemotron_4():
+    # a Nemotron-4 config.json (model_type nemotron) was refused as unsupported before
+    spec = resolve_model(str(CONFIGS / "nemotron-4-340b.json"))
+    assert spec.supported and spec.activation == "squared_relu" and spec.norm == "LayerNorm"
+    assert round(count_params(spec).total / 1e9) == 341  # the technical report's 341B

@@ -38,6 +38,7 @@ SUPPORTED_TYPES = {
     "deepseek_v2",
     "deepseek_v3",
     "kimi_k2",
+    "nemotron",
     "nemotron_h",
     "qwen3_next",
     "qwen3_5",
@@ -189,6 +190,8 @@ def spec_from_config(
         max_position_embeddings=get.int("max_position_embeddings"),
         tie_word_embeddings=bool(tie),
         activation=_activation(text, mtype_str),
+        # transformers' Nemotron uses LayerNorm (with a bias, "layernorm1p"); the rest RMSNorm
+        norm="LayerNorm" if mtype_str == "nemotron" else "RMSNorm",
         num_experts=experts,
         num_experts_per_tok=get.int("num_experts_per_tok", "moe_topk", "experts_per_token")
         if experts
