@@ -404,31 +404,35 @@ _MB_LLAMA2 = (
     "github.com/NVIDIA-NeMo/Megatron-Bridge:src/megatron/bridge/models/llama/llama_provider.py "
     "(Llama2ModelProvider13B/70B; code-index id 20945838792)"
 )
+# What the two Llama 2 checkpoints share, from the same sources
+_LLAMA2 = {
+    "family": "llama",
+    "architecture_type": "dense",
+    "head_dim": 128,
+    "vocab_size": 32000,
+    "max_position_embeddings": 4096,
+    "tie_word_embeddings": False,
+    **_DENSE_NULLS,
+    "activation": "swiglu",
+    "norm": "RMSNorm",
+    "active_params_published": None,
+    "other_sources": [_KQI, _LLAMA2_CARD, _MB_LLAMA2],
+    "unverified": False,
+    "verification": (
+        "verbatim HF config copies (mlc, pytorchKQI) agree on every dim; Megatron-Bridge agrees; "
+        "max_position_embeddings 4096 from the current config copy and Meta's card (4k)"
+    ),
+}
 ADDED_MODELS: dict[str, dict] = {
     "meta-llama/Llama-2-13b-hf": {
-        "family": "llama",
-        "architecture_type": "dense",
+        **_LLAMA2,
         "num_hidden_layers": 40,
         "hidden_size": 5120,
         "intermediate_size": 13824,
         "num_attention_heads": 40,
         "num_key_value_heads": 40,
-        "head_dim": 128,
-        "vocab_size": 32000,
-        "max_position_embeddings": 4096,
-        "tie_word_embeddings": False,
-        **_DENSE_NULLS,
-        "activation": "swiglu",
-        "norm": "RMSNorm",
         "total_params_published": "13B",
-        "active_params_published": None,
         "source": f"{_MLC} [llama2_13b, _name_or_path meta-llama/Llama-2-13b-hf]",
-        "other_sources": [_KQI, _LLAMA2_CARD, _MB_LLAMA2],
-        "unverified": False,
-        "verification": (
-            "verbatim HF config copies (mlc, pytorchKQI) agree on every dim; Megatron-Bridge agrees; "
-            "max_position_embeddings 4096 from the current config copy and Meta's card (4k)"
-        ),
         "notes": (
             "hidden_act silu (SwiGLU), rms_norm_eps 1e-05, no biases. head_dim = hidden_size / "
             "num_attention_heads (config has no head_dim). The July-2023 config said "
@@ -437,29 +441,14 @@ ADDED_MODELS: dict[str, dict] = {
         "aliases": ["meta-llama/Llama-2-13b"],
     },
     "meta-llama/Llama-2-70b-hf": {
-        "family": "llama",
-        "architecture_type": "dense",
+        **_LLAMA2,
         "num_hidden_layers": 80,
         "hidden_size": 8192,
         "intermediate_size": 28672,
         "num_attention_heads": 64,
         "num_key_value_heads": 8,
-        "head_dim": 128,
-        "vocab_size": 32000,
-        "max_position_embeddings": 4096,
-        "tie_word_embeddings": False,
-        **_DENSE_NULLS,
-        "activation": "swiglu",
-        "norm": "RMSNorm",
         "total_params_published": "70B",
-        "active_params_published": None,
         "source": f"{_MLC} [llama2_70b]",
-        "other_sources": [_KQI, _LLAMA2_CARD, _MB_LLAMA2],
-        "unverified": False,
-        "verification": (
-            "verbatim HF config copies (mlc, pytorchKQI) agree on every dim; Megatron-Bridge agrees; "
-            "max_position_embeddings 4096 from the current config copy and Meta's card (4k)"
-        ),
         "notes": (
             "hidden_act silu (SwiGLU), GQA with 8 KV heads, rms_norm_eps 1e-05, no biases. "
             "head_dim = hidden_size / num_attention_heads. These dims count 68.98B parameters: "
