@@ -157,13 +157,22 @@ def cases(rows: list[CalibrationRow]) -> list[Case]:
     return [Case(r, tuple(rival_layouts(r))) for r in best_published(rows).values()]
 
 
+def _rival_speed(case: Case, layout: Layout, params: ThroughputParams) -> float:
+    """A rival as `published_rank` runs it: the row recipe's overlaps, the planner's defaults."""
+    return predict(case.row, params, layout=layout, knobs=overlaps_only(case.row.knobs))
+
+
 def shortlist(case_list: list[Case], params: ThroughputParams) -> list[tuple[Case, list[Layout]]]:
     """Per case, the RIVALS layouts `params` predict fastest."""
+    return [
+        (c, sorted(c.rivals, key=lambda lay: -_rival_speed(c, lay, params))[:RIVALS])
+        for c in case_list
+    ]
 
-    def speed(case: Case, layout: Layout) -> float:
-        return predict(case.row, params, layout=layout, knobs=overlaps_only(case.row.knobs))
 
-    return [(c, sorted(c.rivals, key=lambda lay: -speed(c, lay))[:RIVALS]) for c in case_list]
+def _scale_fields(rows: list[CalibrationRow]) -> list[str]:
+    """The per-GPU scales the rows inform (one per GPU type among them)."""
+    return sorted({PEAK_SCALE_OF[r.gpu.key] for r in rows if r.gpu.key in PEAK_SCALE_OF})
 
 
 def residuals(
@@ -172,15 +181,12 @@ def residuals(
     params: ThroughputParams,
 ) -> list[float]:
     out = log_errors(rows, params)
-    seen = sorted({PEAK_SCALE_OF[r.gpu.key] for r in rows if r.gpu.key in PEAK_SCALE_OF})
-    if seen:
-        out.append(ANCHOR * sum(math.log(getattr(params, f)) for f in seen) / len(seen))
+    if scales := _scale_fields(rows):
+        out.append(ANCHOR * sum(math.log(getattr(params, f)) for f in scales) / len(scales))
     for case, layouts in short:
         published = predict(case.row, params)
-        knobs = overlaps_only(case.row.knobs)
         out += [
-            RANK_WEIGHT
-            * max(0.0, math.log(predict(case.row, params, layout=lay, knobs=knobs) / published))
+            RANK_WEIGHT * max(0.0, math.log(_rival_speed(case, lay, params) / published))
             for lay in layouts
         ]
     return out
@@ -284,8 +290,8 @@ def leave_one_out(
         fitted = fit(kept, base, training, ftol=ftol, rounds=1)
         # A GPU with no training row is what the product meets as an unseen GPU: scale 1
         # (its value in `base` was fitted on the rows held out).
-        seen = {r.gpu.key for r in kept}
-        fitted = fitted.replace(**{f: 1.0 for g, f in PEAK_SCALE_OF.items() if g not in seen})
+        trained = _scale_fields(kept)
+        fitted = fitted.replace(**{f: 1.0 for f in PEAK_SCALE_OF.values() if f not in trained})
         errors = log_errors(held, fitted)
         per_group[name] = _summary(errors)
         print(f"  without {name}: median {per_group[name]['median_abs_error']:.1%}", flush=True)
