@@ -33,11 +33,7 @@ from typing import Any
 
 from autorecipe.catalog.spec import GPUSpec, ModelSpec
 from autorecipe.errors import UserError
-from autorecipe.estimate.throughput_params import (
-    CALIBRATED_GPUS,
-    ThroughputParams,
-    default_params,
-)
+from autorecipe.estimate.throughput_params import PEAK_SCALE_OF, ThroughputParams, default_params
 from autorecipe.estimate.work import token_work
 from autorecipe.layout.schema import Layout
 from autorecipe.result import Throughput
@@ -303,11 +299,12 @@ def estimate_throughput(
     peak = peak_flops(gpu, precision)
     peak_bf16 = peak_flops(gpu, "bf16")
     # What the GPU sustains, for timing; MFU stays a share of the spec-sheet peak.
-    rate, rate_bf16 = peak * p.peak_scale(gpu.key), peak_bf16 * p.peak_scale(gpu.key)
+    scale = p.peak_scale(gpu.key)
+    rate, rate_bf16 = peak * scale, peak_bf16 * scale
     gemm_eff = getattr(p, f"gemm_eff_{precision}")
     links = _Links(gpu, p)
     assumptions = links.assumptions  # grows while the links are used below
-    if gpu.key not in CALIBRATED_GPUS:
+    if gpu.key not in PEAK_SCALE_OF:
         assumptions.append(
             f"no published run on {gpu.key} is among the calibration's: its speed assumes it "
             "sustains the share of its data-sheet peaks that the calibrated GPUs (H100, B200, "

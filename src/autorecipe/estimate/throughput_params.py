@@ -13,7 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-# GPU catalog key -> its ThroughputParams.peak_scale_* field
+# The GPUs perf-calibration.csv has runs on (catalog key -> its ThroughputParams.peak_scale_*
+# field). Any other GPU is estimated at scale 1: the calibration holds the scales' geometric
+# mean at 1, so that is the share of its data-sheet peaks an average calibrated GPU sustains.
 PEAK_SCALE_OF = {
     "H100-SXM": "peak_scale_h100",
     "B200": "peak_scale_b200",
@@ -21,10 +23,6 @@ PEAK_SCALE_OF = {
     "GB200-NVL72": "peak_scale_gb200",
     "GB300-NVL72": "peak_scale_gb300",
 }
-# The GPUs perf-calibration.csv has runs on, each with its own scale. Any other GPU is
-# estimated at scale 1: the calibration holds the scales' geometric mean at 1, so that is the
-# share of its data-sheet peaks an average calibrated GPU sustains.
-CALIBRATED_GPUS = frozenset(PEAK_SCALE_OF)
 
 
 @dataclass(frozen=True)
