@@ -15,6 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
+from autorecipe.errors import UserError
 from autorecipe.estimate.calibration import (
     best_published,
     published_rank,
@@ -59,7 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", default=str(CSV), help="measurements to check (default: ours)")
     args = parser.parse_args()
-    rows, skipped = calibration_rows(args.csv)
+    try:
+        rows, skipped = calibration_rows(args.csv)
+    except UserError as e:
+        raise SystemExit(f"bench_throughput: {e}") from None
     if not rows:
         raise SystemExit(f"no usable row in {args.csv}: {skipped[:5]}")
     errors = relative_errors(rows)

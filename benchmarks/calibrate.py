@@ -24,6 +24,7 @@ from pathlib import Path
 
 from scipy.optimize import least_squares
 
+from autorecipe.errors import UserError
 from autorecipe.estimate.calibration import (
     CalibrationRow,
     best_published,
@@ -308,7 +309,10 @@ def main() -> None:
     args = parser.parse_args()
 
     csv_path = Path(args.csv)
-    rows, skipped = calibration_rows(csv_path)
+    try:
+        rows, skipped = calibration_rows(csv_path)
+    except UserError as e:
+        raise SystemExit(f"calibrate: {e}") from None
     # The refit starts from the bundled values. The objective has more than one local
     # minimum: from initial_params() it lands in one with a 4.7 ms MoE host cost per layer
     # that fits as well but ranks NVIDIA's published layouts worse (benchmarks/RESULTS.md).

@@ -698,3 +698,14 @@ def test_rows_of_models_and_gpus_the_table_did_not_name_before_are_read_or_refus
     assert "no_such_model_9t is not in the model catalog" in reasons[4]
     assert "'tpu_v5' is not in the GPU catalog" in reasons[5]
     assert "task 'dpo'" in reasons[6]
+
+
+def test_a_file_that_is_not_a_measurements_table_is_one_clear_error(tmp_path):
+    missing = tmp_path / "absent.csv"
+    with pytest.raises(UserError, match="cannot read .*absent.csv"):
+        load_rows(missing)
+    other = tmp_path / "other.csv"
+    other.write_text("model_key,gpu_type,tokens_per_sec_per_gpu\nllama3_8b,h100,9000\n")
+    with pytest.raises(UserError, match="lacks the column.*container, task, num_gpus") as e:
+        load_rows(other)
+    assert "model_key" not in str(e.value).split(":")[0]

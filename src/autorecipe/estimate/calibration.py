@@ -107,6 +107,14 @@ def _int(text: str, default: int | None = None) -> int | None:
     return int(float(text)) if text else default
 
 
+# The columns `_row` reads (a model name, `model`, is used when present)
+COLUMNS = (
+    "container", "task", "model_key", "gpu_type", "num_gpus", "precision", "gbs", "mbs",
+    "seq_len", "tp", "pp", "cp", "vp", "ep", "fsdp", "tokens_per_sec_per_gpu",
+    "model_tflops_per_gpu",
+)  # fmt: skip
+
+
 def _catalog_id(key: str, name: str) -> str | None:
     """A model the table names that MODEL_KEYS does not map: the catalog model its key or
     its name (less a "(tokendrop)"-style note) resolves to, if exactly one."""
@@ -182,11 +190,23 @@ def _row(line: int, raw: dict[str, str]) -> CalibrationRow | str:
 
 
 def load_rows(path: str | Path) -> tuple[list[CalibrationRow], list[tuple[int, str]]]:
-    """(usable rows, [(line, reason)] for the rows left out)."""
+    """(usable rows, [(line, reason)] for the rows left out); UserError when `path` is not
+    a table in perf-calibration.csv's format."""
     used: list[CalibrationRow] = []
     skipped: list[tuple[int, str]] = []
-    with open(path, newline="") as f:
-        for line, raw in enumerate(csv.DictReader(f), start=2):
+    try:
+        f = open(path, newline="")
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    with f:
+        reader = csv.DictReader(f)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(
+                f"{path} lacks the column(s) {', '.join(missing)}: a measurements table has "
+                "the header of tests/data/perf-calibration.csv"
+            )
+        for line, raw in enumerate(reader, start=2):
             row = _row(line, raw)
             if isinstance(row, str):
                 skipped.append((line, row))
